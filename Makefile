@@ -1,0 +1,54 @@
+# One command serves the portal (make run), one passes the suite (make test).
+# Both are idempotent and work as root on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+export FLASK_APP := webapp
+
+.PHONY: run test install vendor translations db chromium translate-extract translate-update translate-compile clean
+
+run: install db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(BIN)/.installed vendor translations
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# htmx (and later the NCALayer client) come from the npm registry, pinned by
+# package-lock.json, and are copied into static/vendor/ (not committed).
+vendor: static/vendor/htmx.min.js
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+translations: translate-compile
+
+translate-extract: $(BIN)/.installed
+	$(FLASK) translate extract
+
+translate-update: $(BIN)/.installed
+	$(FLASK) translate update
+
+translate-compile: $(BIN)/.installed
+	$(BIN)/pybabel compile -d translations
+
+db: install
+	$(FLASK) db upgrade
+	$(FLASK) sandbox load
+
+# Browser tests drive Debian's Chromium; Playwright cannot download its own.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance

@@ -1,0 +1,153 @@
+"""Fixtures: the app on a temporary database, clients, a logged-in citizen,
+and a check applied to every page a test renders."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import html5lib
+import pytest
+from babel.messages.pofile import read_po
+from flask.testing import FlaskClient
+from sqlalchemy import MetaData, create_engine
+
+from webapp import create_app
+from webapp.config import REPO_ROOT, TestConfig
+
+SANDBOX_PASSWORD = "Sandbox1!"
+# Test citizens, named for what they are in the sandbox data.
+MOTHER_WITH_BABY = "900517401370"
+CITIZEN_WITHOUT_PHONE = "831219453975"
+
+
+def _database_url(tmp_path_factory) -> str:
+    """PostgreSQL when DATABASE_URL names it (as on CI), else a fresh SQLite file."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Start from an empty schema so the migrations are what builds it.
+        engine = create_engine(url)
+        meta = MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+        engine.dispose()
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+class PageCheckingClient(FlaskClient):
+    """A test client that checks every HTML page it receives."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if response.mimetype == "text/html" and not response.is_streamed and response.status_code != 304:
+            check_page(response)
+        return response
+
+
+_catalogues: dict[str, list[str]] = {}
+
+
+def _untranslatable(lang: str) -> list[str]:
+    """English msgids whose translation differs: seeing one on a kk/ru page means it was not translated."""
+    if lang not in _catalogues:
+        path = REPO_ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as handle:
+            catalogue = read_po(handle)
+        _catalogues[lang] = sorted(
+            {
+                str(message.id)
+                for message in catalogue
+                if isinstance(message.id, str)
+                and message.id
+                and message.string != message.id
+                and "%" not in message.id
+                and "<" not in message.id
+                and len(message.id.split()) >= 2
+            },
+            key=len,
+            reverse=True,
+        )
+    return _catalogues[lang]
+
+
+def check_page(response) -> None:
+    """Valid HTML, one h1 (for full pages), the right lang, no untranslated text."""
+    text = response.get_data(as_text=True)
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    is_fragment = not text.lstrip().lower().startswith("<!doctype html>")
+    if is_fragment:
+        parser.parseFragment(text)
+        return
+    document = parser.parse(text)
+    headings = document.findall(".//h1")
+    assert len(headings) == 1, f"{response.request.path}: {len(headings)} h1 elements"
+    lang = document.get("lang")
+    path_lang = response.request.path.strip("/").split("/", 1)[0]
+    if path_lang in ("kk", "ru", "en"):
+        assert lang == path_lang, f"{response.request.path}: <html lang={lang!r}>"
+    if lang in ("kk", "ru"):
+        visible = " ".join(document.itertext())
+        visible = re.sub(r"\s+", " ", visible)
+        leftovers = [msgid for msgid in _untranslatable(lang) if msgid in visible]
+        assert not leftovers, f"{response.request.path}: untranslated {leftovers[:5]}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """One portal for the whole run, on a database built by the migrations."""
+    from flask_migrate import upgrade
+
+    from webapp.sandbox import load_test_citizens
+
+    application = create_app(
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory)}
+    )
+    application.test_client_class = PageCheckingClient
+    with application.app_context():
+        upgrade(directory=str(REPO_ROOT / "migrations"))
+        load_test_citizens()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request):
+    """Each test starts with the sandbox data as loaded and no rate limits spent."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    from webapp.extensions import db, limiter
+    from webapp.sandbox import load_test_citizens
+
+    with app.app_context():
+        limiter.reset()
+        db.session.execute(db.text("DELETE FROM web_sessions"))
+        db.session.commit()
+        load_test_citizens()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on a page."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def log_in(client, iin: str = MOTHER_WITH_BABY, password: str = SANDBOX_PASSWORD, lang: str = "en"):
+    """Log in through the real form, CSRF token and all."""
+    token = csrf_token(client, f"/{lang}/login")
+    return client.post(f"/{lang}/login", data={"csrf_token": token, "iin": iin, "password": password})
+
+
+@pytest.fixture
+def citizen_client(client):
+    """A client logged in as the mother of a baby born in 2026."""
+    response = log_in(client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

@@ -1,0 +1,59 @@
+"""Every service's wizard, walked through the Flask client from its journey file."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from journeys import JOURNEYS, load, walk
+from webapp.services import catalogue
+
+SLUGS = sorted(p.stem for p in JOURNEYS.glob("*.yaml"))
+
+
+def _service(slug):
+    return next(p for p in catalogue() if p.slug == slug)
+
+
+def test_every_online_service_has_a_journey(app):
+    with app.app_context():
+        online = sorted(p.slug for p in catalogue() if p.wizard)
+    assert online == SLUGS
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+@pytest.mark.parametrize("slug", SLUGS)
+def test_happy_path_reaches_check_your_answers(app, client, slug, lang):
+    journey = load(slug)
+    with app.app_context():
+        service = _service(slug)
+    page = walk(client, service, journey, lang=lang)
+    assert page.request.path.endswith("/check"), page.request.path
+    assert page.status_code == 200
+    xml = client.get(f"/{lang}/services/{slug}/apply/application.xml")
+    assert xml.status_code == 200
+    assert xml.mimetype == "application/xml"
+    root = etree.fromstring(xml.data)
+    assert root.tag == "{urn:qyzmet:application:1}application"
+    assert root.get("service") == slug
+    assert root.findtext("{urn:qyzmet:application:1}applicant/{urn:qyzmet:application:1}iin") == journey["citizen"]
+    for expected in journey.get("xml_contains", ()):
+        assert expected in xml.text
+    # The document the citizen will sign does not change while the answers don't.
+    assert client.get(f"/{lang}/services/{slug}/apply/application.xml").data == xml.data
+
+
+def _not_eligible_cases():
+    for slug in SLUGS:
+        for n, case in enumerate(load(slug).get("not_eligible", ())):
+            yield pytest.param(slug, case, id=f"{slug}-{n}")
+
+
+@pytest.mark.parametrize("slug,case", list(_not_eligible_cases()))
+def test_not_eligible_branches_explain_and_offer_the_offline_route(app, client, slug, case):
+    with app.app_context():
+        service = _service(slug)
+    page = walk(client, service, case)
+    assert page.request.path.endswith("/not-eligible"), page.request.path
+    assert case["reason"] in page.text
+    assert "Government for Citizens" in page.text

@@ -1,0 +1,57 @@
+"""Languages: the URL picks it, the switcher keeps the page, formats follow it."""
+
+import datetime as dt
+
+import pytest
+
+from webapp.i18n import long_date, money
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [("ru-RU,ru;q=0.9", "/ru/"), ("en-GB,en;q=0.8", "/en/"), ("kk", "/kk/"), ("de-DE", "/kk/"), (None, "/kk/")],
+)
+def test_root_redirects_by_accept_language(client, header, expected):
+    headers = {"Accept-Language": header} if header else {}
+    response = client.get("/", headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_unknown_language_is_not_found(client):
+    assert client.get("/de/services").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_html_lang_matches_the_url(client, lang):
+    page = client.get(f"/{lang}/services").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page
+
+
+def test_switcher_keeps_the_page_and_its_query(client):
+    page = client.get("/en/services?situation=disability&q=care").get_data(as_text=True)
+    assert 'href="/kk/services?situation=disability&amp;q=care"' in page
+    assert 'href="/ru/services?situation=disability&amp;q=care"' in page
+    passport = client.get("/ru/services/child-care-under-one").get_data(as_text=True)
+    assert 'href="/en/services/child-care-under-one"' in passport
+
+
+def test_pages_are_in_their_language(client):
+    assert "Ақысыз" in client.get("/kk/services/child-care-under-one").get_data(as_text=True)
+    assert "Бесплатно" in client.get("/ru/services/child-care-under-one").get_data(as_text=True)
+    assert "Free of charge" in client.get("/en/services/child-care-under-one").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "lang, amount, date",
+    [
+        ("kk", "42\xa0500,50\xa0₸", "2026\u202fж. 23 қараша"),
+        ("ru", "42\xa0500,50\xa0₸", "23 ноября 2026\u202fг."),
+        ("en", "₸42,500.50", "November 23, 2026"),
+    ],
+)
+def test_money_and_dates_per_locale(app, lang, amount, date):
+    with app.test_request_context(f"/{lang}/services"):
+        app.preprocess_request()
+        assert money(42500.5) == amount
+        assert long_date(dt.date(2026, 11, 23)) == date

@@ -1,0 +1,1 @@
+"""Request Online: filling in an application, step by step, from a service's definition."""

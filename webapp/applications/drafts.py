@@ -1,0 +1,142 @@
+"""Drafts: an application's answers saved on the server after every step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from pathlib import Path
+
+from flask import current_app
+
+from webapp.clock import now
+from webapp.extensions import db
+from webapp.models import ApplicationDraft, Attachment
+from webapp.services.fields import FileAnswer, Upload
+
+
+def lifetime() -> dt.timedelta:
+    return dt.timedelta(days=current_app.config["DRAFT_LIFETIME_DAYS"])
+
+
+def warning_period() -> dt.timedelta:
+    return dt.timedelta(days=current_app.config["DRAFT_WARNING_DAYS"])
+
+
+def find(iin: str, slug: str) -> ApplicationDraft | None:
+    """The citizen's live draft for a service; an expired one is deleted, not resumed."""
+    draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin=iin, service_slug=slug))
+    if draft is not None and draft.is_expired(now()):
+        delete(draft)
+        return None
+    return draft
+
+
+def of_citizen(iin: str) -> list[ApplicationDraft]:
+    """The citizen's live drafts, most recently changed first."""
+    drafts = db.session.scalars(
+        db.select(ApplicationDraft).filter_by(iin=iin).order_by(ApplicationDraft.updated_at.desc())
+    ).all()
+    live = []
+    for draft in drafts:
+        if draft.is_expired(now()):
+            delete(draft)
+        else:
+            live.append(draft)
+    return live
+
+
+def start(iin: str, slug: str) -> ApplicationDraft:
+    """A new, empty draft, replacing any earlier one for the same service."""
+    old = db.session.scalar(db.select(ApplicationDraft).filter_by(iin=iin, service_slug=slug))
+    if old is not None:
+        delete(old)
+    moment = now()
+    draft = ApplicationDraft(
+        iin=iin, service_slug=slug, answers={}, created_at=moment, updated_at=moment, expires_at=moment + lifetime()
+    )
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | None = None) -> None:
+    """Store a step's answers and files in one transaction; the document to sign changes with them.
+
+    For each file field, the attachments kept are those the form still lists,
+    plus the new uploads.
+    """
+    written: list[Path] = []
+    dropped: list[Path] = []
+    try:
+        for field_id, answer in (files or {}).items():
+            for attachment in [a for a in draft.attachments if a.field == field_id]:
+                if attachment.public_id not in answer.kept:
+                    dropped.append(attachment_path(attachment))
+                    draft.attachments.remove(attachment)
+            ids = [a.public_id for a in draft.attachments if a.field == field_id]
+            for upload in answer.new:
+                attachment, path = _store_file(draft, field_id, upload)
+                written.append(path)
+                ids.append(attachment.public_id)
+            answers[field_id] = ids
+        moment = now()
+        draft.answers = {**draft.answers, **answers}
+        draft.updated_at = moment
+        draft.expires_at = moment + lifetime()
+        draft.document_nonce = None
+        draft.document_issued_at = None
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    for path in dropped:
+        path.unlink(missing_ok=True)
+
+
+def fix_document(draft: ApplicationDraft) -> None:
+    """Give the finished application its nonce and issue time, once, until an answer changes."""
+    if draft.document_nonce is None:
+        draft.document_nonce = secrets.token_hex(16)
+        draft.document_issued_at = now().replace(microsecond=0)
+        db.session.commit()
+
+
+def delete(draft: ApplicationDraft) -> None:
+    """Delete the draft, its attachments and their files."""
+    paths = [attachment_path(a) for a in draft.attachments]
+    db.session.delete(draft)
+    db.session.commit()
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def attachments_dir() -> Path:
+    folder = Path(current_app.config["ATTACHMENTS_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def attachment_path(attachment: Attachment) -> Path:
+    return attachments_dir() / attachment.stored_name
+
+
+def _store_file(draft: ApplicationDraft, field_id: str, upload: Upload) -> tuple[Attachment, Path]:
+    # A random name: nothing the citizen typed reaches the file system.
+    stored_name = secrets.token_hex(20)
+    path = attachments_dir() / stored_name
+    path.write_bytes(upload.content)
+    attachment = Attachment(
+        public_id=secrets.token_hex(12),
+        field=field_id,
+        stored_name=stored_name,
+        original_name=upload.original_name,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=hashlib.sha256(upload.content).hexdigest(),
+        created_at=now(),
+    )
+    draft.attachments.append(attachment)
+    return attachment, path

@@ -1,0 +1,198 @@
+"""Request Online: the wizard's pages. Views stay thin; filling.py does the work."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+
+from webapp.applications import drafts
+from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
+from webapp.auth import current_citizen, login_required
+from webapp.clock import now, today
+from webapp.i18n import current_language
+from webapp.rendering import render_page
+from webapp.services import find
+
+bp = Blueprint("applications", __name__, url_prefix="/<lang_code>/services/<slug>/apply")
+
+
+@bp.app_template_filter("choice_item")
+def choice_item(choice: tuple[str, str]) -> dict:
+    """A (value, label) option as the radios macro takes it."""
+    value, text = choice
+    return {"value": value, "text": text}
+
+
+@bp.app_template_filter("fact_row")
+def fact_row(row) -> dict:
+    """A registry fact as the summary list takes it."""
+    return {"key": row.label, "value": row.value}
+
+
+@bp.app_template_filter("with_change")
+def with_change(row: dict, url: str) -> dict:
+    """A check-your-answers row with its Change link."""
+    return {**row, "change_url": url, "change_hidden": row["key"]}
+
+
+def _service(slug: str):
+    service = find(slug)
+    if service is None or service.wizard is None:
+        abort(404)
+    return service
+
+
+def _in_progress(slug: str) -> ApplicationInProgress | None:
+    """The citizen's application in progress for this service, or None without a draft."""
+    service = _service(slug)
+    citizen = current_citizen()
+    draft = drafts.find(citizen.iin, slug)
+    if draft is None:
+        return None
+    return ApplicationInProgress(
+        service, draft, citizen, current_app.extensions["state_registries"], today(), current_language()
+    )
+
+
+def _go(slug: str, where: str):
+    """Redirect to a step id, or to 'check' / 'not-eligible'."""
+    if where == "check":
+        return redirect(url_for("applications.check", slug=slug))
+    if where == "not-eligible":
+        return redirect(url_for("applications.not_eligible", slug=slug))
+    return redirect(url_for("applications.step", slug=slug, step_id=where))
+
+
+@bp.route("")
+@login_required
+def before_you_start(slug: str):
+    """Before you start: who may apply online, and resume or restart a saved draft."""
+    service = _service(slug)
+    draft = drafts.find(current_citizen().iin, slug)
+    expiring = draft is not None and draft.expires_within(drafts.warning_period(), now())
+    return render_page("applications/start.html", service=service, draft=draft, expiring=expiring)
+
+
+@bp.route("/start", methods=["POST"])
+@login_required
+def start(slug: str):
+    """Start a new draft, or resume the saved one."""
+    _service(slug)
+    citizen = current_citizen()
+    if request.form.get("action") != "resume" or drafts.find(citizen.iin, slug) is None:
+        drafts.start(citizen.iin, slug)
+    return _go(slug, _in_progress(slug).where_to_go())
+
+
+@bp.route("/<step_id>", methods=["GET", "POST"])
+@login_required
+def step(slug: str, step_id: str):
+    """One step of the wizard: a question, or registry facts to confirm."""
+    application = _in_progress(slug)
+    if application is None:
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    current = application.wizard.step(step_id) or abort(404)
+    if not application.eligible:
+        return _go(slug, "not-eligible")
+    if not application.progress.may_open(current):
+        # No skipping ahead by URL: go to the first step still to answer.
+        return _go(slug, application.where_to_go())
+    return_to_check = request.args.get("return") == "check"
+    if request.method == "POST":
+        outcome = application.submit(current, request.form, request.files)
+        if outcome.saved:
+            return _go(slug, application.after(current, return_to_check))
+        values, errors = outcome.values, outcome.errors
+    else:
+        values, errors = application.values_for(current), []
+    number, total = application.progress.position(current)
+    previous = application.progress.previous(current)
+    back = (
+        url_for("applications.check", slug=slug) if return_to_check
+        else url_for("applications.step", slug=slug, step_id=previous.id) if previous
+        else url_for("applications.before_you_start", slug=slug)
+    )
+    return render_page(
+        "applications/step.html",
+        fragment="wizard",
+        application=application,
+        service=application.passport,
+        step=current,
+        values=values,
+        errors=[{"text": text, "href": f"#{target}"} for target, text in errors],
+        error_for=dict(errors),
+        has_errors=bool(errors),
+        number=number,
+        total=total,
+        back=back,
+        return_to_check=return_to_check,
+        anchor=anchor,
+        confirm_choices=CONFIRM_CHOICES,
+    )
+
+
+@bp.route("/check")
+@login_required
+def check(slug: str):
+    """Check your answers before signing, with a Change link for each."""
+    application = _in_progress(slug)
+    if application is None:
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    where = application.where_to_go()
+    if where != "check":
+        return _go(slug, where)
+    last = application.progress.visible[-1]
+    return render_page(
+        "applications/check.html",
+        fragment="wizard",
+        application=application,
+        service=application.passport,
+        sections=application.summary(),
+        back=url_for("applications.step", slug=slug, step_id=last.id),
+    )
+
+
+@bp.route("/application.xml")
+@login_required
+def document(slug: str):
+    """The application XML the citizen will sign, exactly as it will be signed."""
+    application = _in_progress(slug)
+    if application is None or application.where_to_go() != "check":
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    body = application.document().to_xml()
+    response = Response(body, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="application-{slug}.xml"'
+    return response
+
+
+@bp.route("/not-eligible")
+@login_required
+def not_eligible(slug: str):
+    """Why the citizen cannot apply online, and how to apply in person instead."""
+    application = _in_progress(slug)
+    if application is None:
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.eligible:
+        return _go(slug, application.where_to_go())
+    answered = [s for s in application.progress.visible if application.progress.answered(s)]
+    back = (
+        url_for("applications.step", slug=slug, step_id=answered[-1].id) if answered
+        else url_for("applications.before_you_start", slug=slug)
+    )
+    return render_page(
+        "applications/not_eligible.html",
+        fragment="wizard",
+        service=application.passport,
+        reasons=application.not_eligible_reasons(),
+        back=back,
+    )
+
+
+@bp.route("/discard", methods=["POST"])
+@login_required
+def discard(slug: str):
+    """Delete the saved draft of this application."""
+    _service(slug)
+    draft = drafts.find(current_citizen().iin, slug)
+    if draft is not None:
+        drafts.delete(draft)
+    return redirect(url_for("account.drafts"))

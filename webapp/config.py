@@ -1,0 +1,135 @@
+"""Configuration classes: the sandbox default, tests and production."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting production cannot run without, or one that is unsafe."""
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SANDBOX = False
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    TRUSTED_CA_BUNDLE: str | None = None
+    # "module:factory" returning the adapter to the state registries.
+    STATE_REGISTRIES: str | None = None
+
+    LANGUAGES = ("kk", "ru", "en")
+    BABEL_DEFAULT_LOCALE = "kk"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Almaty"
+    BABEL_TRANSLATION_DIRECTORIES = str(REPO_ROOT / "translations")
+
+    # A whole application with its attachments fits well under this.
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 500 * 1024
+
+    SESSION_COOKIE_NAME = "qyzmet_session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(minutes=30)
+    SESSION_PERMANENT = True
+    SESSION_CLEANUP_N_REQUESTS = 1000
+    SESSION_REFRESH_EACH_REQUEST = True
+
+    WTF_CSRF_TIME_LIMIT = 3600
+    WTF_CSRF_SSL_STRICT = True
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Failed logins: one account is not guessed, and one address cannot
+    # try many accounts (loose enough for citizens behind a shared NAT).
+    LOGIN_LIMIT_PER_IIN = "5 per minute;20 per hour"
+    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+
+    TEMPLATES_AUTO_RELOAD = False
+
+    # Drafts of applications: kept this long after the last change, with a
+    # warning shown when fewer than DRAFT_WARNING_DAYS remain.
+    DRAFT_LIFETIME_DAYS = 30
+    DRAFT_WARNING_DAYS = 7
+    # Attached files live here under random names, never under static/.
+    ATTACHMENTS_DIR = str(REPO_ROOT / "instance" / "attachments")
+    # A day to use as "today" for registry facts (ISO date), instead of the clock.
+    FIXED_TODAY: str | None = None
+
+
+class SandboxConfig(Config):
+    """The embedded default: SQLite under instance/, sandbox features on."""
+
+    SANDBOX = True
+    STATE_REGISTRIES = "webapp.registries.sandbox:SandboxRegistries"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "sandbox-only-not-a-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{REPO_ROOT / 'instance' / 'qyzmet.sqlite3'}"
+    )
+    # The sandbox is served over plain http on 127.0.0.1.
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_SSL_STRICT = False
+    TEMPLATES_AUTO_RELOAD = True
+    # The sandbox data describe late 2026 (a baby born in February 2026 is under one).
+    FIXED_TODAY = os.environ.get("QYZMET_TODAY")
+
+
+class TestConfig(SandboxConfig):
+    """Tests: a temporary database per test session, sandbox on."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
+    RATELIMIT_STORAGE_URI = "memory://"
+    FIXED_TODAY = "2026-11-23"
+
+
+class ProductionConfig(Config):
+    """Production: everything from the environment; no sandbox routes at all."""
+
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "TRUSTED_CA_BUNDLE", "STATE_REGISTRIES")
+
+    @classmethod
+    def from_environment(cls, environ=os.environ) -> dict:
+        """Read and check the settings production cannot run without."""
+        missing = [name for name in cls.REQUIRED if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                "Production needs these environment variables: " + ", ".join(missing)
+            )
+        if len(environ["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long")
+        if not Path(environ["TRUSTED_CA_BUNDLE"]).is_file():
+            raise ConfigError(f"TRUSTED_CA_BUNDLE is not a file: {environ['TRUSTED_CA_BUNDLE']}")
+        if environ["DATABASE_URL"].startswith("sqlite"):
+            raise ConfigError("DATABASE_URL must name PostgreSQL in production, not SQLite")
+        return {
+            "SECRET_KEY": environ["SECRET_KEY"],
+            "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
+            "TRUSTED_CA_BUNDLE": environ["TRUSTED_CA_BUNDLE"],
+            "STATE_REGISTRIES": environ["STATE_REGISTRIES"],
+            "REDIS_URL": environ.get("REDIS_URL"),
+        }
+
+
+CONFIGS = {
+    "sandbox": SandboxConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_environment() -> type[Config]:
+    """The class QYZMET_ENV names; the sandbox when it names none."""
+    name = os.environ.get("QYZMET_ENV", "sandbox")
+    if name not in CONFIGS:
+        raise ConfigError(f"QYZMET_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,100 @@
+"""Languages: the first path segment picks kk, ru or en; locale-aware formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from flask import Flask, abort, current_app, g, request, url_for
+from flask_babel import format_date, format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+LANGUAGES = ("kk", "ru", "en")
+DEFAULT_LANGUAGE = "kk"
+
+# Each language named in itself, for the switcher.
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+# CLDR has Kazakhstan-specific kk and ru locales, whose currency symbol is ₸.
+# It has no en_KZ: English shows ₸ before the amount with English digits.
+_MONEY_LOCALES = {"kk": "kk_KZ", "ru": "ru_KZ"}
+
+
+def language_from_path(path: str) -> str | None:
+    """The language the first path segment names, if it names one."""
+    first = path.lstrip("/").split("/", 1)[0]
+    return first if first in LANGUAGES else None
+
+
+def best_language() -> str:
+    """The citizen's language by Accept-Language, falling back to Kazakh."""
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    """flask-babel's locale selector: the URL's language first."""
+    if "lang_code" in g:
+        return g.lang_code
+    return language_from_path(request.path) or best_language()
+
+
+def current_language() -> str:
+    """The language of the page being rendered."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def switch_language_url(code: str) -> str:
+    """The same page in another language; the home page when there is no page."""
+    endpoint = request.endpoint
+    view_args = dict(request.view_args or {})
+    if endpoint and request.url_rule and "lang_code" in request.url_rule.arguments:
+        view_args["lang_code"] = code
+        return url_for(endpoint, **view_args, **request.args.to_dict(flat=True))
+    return url_for("home.index", lang_code=code)
+
+
+def money(amount: Decimal | float | int) -> str:
+    """An amount of tenge written the way the current language writes money."""
+    language = current_language()
+    if language in _MONEY_LOCALES:
+        return format_currency(amount, "KZT", locale=_MONEY_LOCALES[language])
+    return "₸" + format_decimal(amount, format="#,##0.00")
+
+
+def long_date(value: dt.date | None) -> str:
+    """A date written out in the current language, e.g. 23 November 2026."""
+    return format_date(value, format="long") if value else ""
+
+
+def init_app(app: Flask) -> None:
+    """Pull the language out of URLs and put it back into generated ones."""
+
+    @app.url_value_preprocessor
+    def pull_language(endpoint, values):
+        if values and "lang_code" in values:
+            code = values.pop("lang_code")
+            if code not in LANGUAGES:
+                abort(404)
+            g.lang_code = code
+
+    @app.url_defaults
+    def add_language(endpoint, values):
+        if "lang_code" in values or not current_app.url_map.is_endpoint_expecting(
+            endpoint, "lang_code"
+        ):
+            return
+        values["lang_code"] = g.get("lang_code") or select_locale()
+
+    # `t` translates data (passport texts); unlike `_` it never %-formats.
+    app.jinja_env.filters.update(money=money, long_date=long_date, number=format_decimal, t=gettext)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_language=current_language,
+        switch_language_url=switch_language_url,
+    )
+
+
+# Names of the languages in the language of the page, for screen readers.
+LANGUAGE_LABELS = {"kk": _l("Kazakh"), "ru": _l("Russian"), "en": _l("English")}

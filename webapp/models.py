@@ -1,0 +1,112 @@
+"""The portal's own records (registries are read through an adapter)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class CitizenAccount(db.Model):
+    """A citizen's account on the portal, keyed by IIN."""
+
+    __tablename__ = "citizen_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+
+class MobilePhone(db.Model):
+    """The mobile citizens database: the phone registered for an IIN."""
+
+    __tablename__ = "mobile_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), unique=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class WebSession(db.Model):
+    """A server-side login session; deleting the row ends it."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expiry: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ApplicationDraft(db.Model):
+    """An application being filled in: answers saved step by step."""
+
+    __tablename__ = "application_drafts"
+    __table_args__ = (UniqueConstraint("iin", "service_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12), index=True)
+    service_slug: Mapped[str] = mapped_column(String(80))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Fixed when the citizen first sees the finished application, so the
+    # document they are asked to sign stays byte-for-byte the same.
+    document_nonce: Mapped[str | None] = mapped_column(String(32))
+    document_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="draft", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return _aware(self.expires_at) <= now
+
+    def expires_within(self, period: dt.timedelta, now: dt.datetime) -> bool:
+        return _aware(self.expires_at) - now <= period
+
+
+class Attachment(db.Model):
+    """A file a citizen attached, stored outside static/ under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_drafts.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(80))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    draft: Mapped[ApplicationDraft | None] = relationship(back_populates="attachments")
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

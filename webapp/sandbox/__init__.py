@@ -1,0 +1,93 @@
+"""The testers' sandbox: test citizens and their registry records.
+
+Registered only when SANDBOX is on: in production these routes do not exist.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
+from werkzeug.security import generate_password_hash
+
+from webapp.extensions import db
+from webapp.i18n import best_language
+from webapp.models import CitizenAccount, MobilePhone
+
+bp = Blueprint("sandbox", __name__)
+
+
+def _registries():
+    return current_app.extensions["state_registries"]
+
+
+@bp.route("/sandbox/citizens")
+def citizens_redirect():
+    """The test citizens page in the tester's language."""
+    return redirect(url_for("sandbox.citizens", lang_code=best_language()))
+
+
+@bp.route("/<lang_code>/sandbox/citizens")
+def citizens():
+    """Every test citizen with password, phone and what they are good for testing."""
+    return render_template("sandbox/citizens.html", citizens=_registries().test_citizens())
+
+
+@bp.route("/sandbox/citizens.json")
+def citizens_json():
+    """The same list for test scripts."""
+    return jsonify(
+        [
+            {
+                "iin": person.iin,
+                "password": password,
+                "phone": phone,
+                "name": {lang: name.full for lang, name in person.names.items()},
+                "birth_date": person.birth_date.isoformat(),
+                "sex": person.sex,
+                "good_for": list(person.good_for),
+            }
+            for person, password, phone in _registries().test_citizens()
+        ]
+    )
+
+
+_hash_cache: dict[str, str] = {}
+
+
+def load_test_citizens() -> int:
+    """Create or reset every test citizen's account and registered phone."""
+    count = 0
+    for person, password, phone in _registries().test_citizens():
+        account = db.session.scalar(db.select(CitizenAccount).filter_by(iin=person.iin))
+        if account is None:
+            account = CitizenAccount(iin=person.iin)
+            db.session.add(account)
+        # Hashing is deliberately slow; reloads (as in tests) reuse the hash.
+        cached = _hash_cache.get(password)
+        if account.password_hash is None or account.password_hash != cached:
+            if not account.check_password(password):
+                account.password_hash = cached or generate_password_hash(password)
+            _hash_cache[password] = account.password_hash
+        registered = db.session.scalar(db.select(MobilePhone).filter_by(iin=person.iin))
+        if phone and registered is None:
+            db.session.add(MobilePhone(iin=person.iin, phone=phone))
+        elif phone:
+            registered.phone = phone
+        elif registered is not None:
+            db.session.delete(registered)
+        count += 1
+    db.session.commit()
+    return count
+
+
+def init_app(app: Flask) -> None:
+    """Add the `flask sandbox load` command."""
+
+    @app.cli.group("sandbox")
+    def sandbox_cli():
+        """Sandbox data for testers."""
+
+    @sandbox_cli.command("load")
+    def load():
+        """Load (or reset) the test citizens' accounts and phones."""
+        click.echo(f"Loaded {load_test_citizens()} test citizens.")

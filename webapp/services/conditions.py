@@ -1,0 +1,72 @@
+"""Conditions in service definitions, evaluated against answers and registry facts.
+
+A condition is a small mapping, never code:
+  {fact: married}                       the fact is truthy
+  {fact: age, at_least: 63}             comparisons: equals, in, at_least, at_most,
+  {answer: risk, equals: job-loss}        before, on_or_after, empty, not_empty
+  {all: [...]}, {any: [...]}, {not: {...}}
+A condition on an answer not given yet is unknown (None): eligibility rules
+wait for it, and a step shown only under it stays hidden.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Mapping
+
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": lambda value, expected: value == expected,
+    "in": lambda value, expected: value in expected,
+    "at_least": lambda value, expected: value is not None and value >= expected,
+    "at_most": lambda value, expected: value is not None and value <= expected,
+    "before": lambda value, expected: value is not None and value < _as_date(expected),
+    "on_or_after": lambda value, expected: value is not None and value >= _as_date(expected),
+    "empty": lambda value, expected: (not value) == bool(expected),
+    "not_empty": lambda value, expected: bool(value) == bool(expected),
+}
+KEYS = {"fact", "answer", "all", "any", "not", *COMPARISONS}
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def check_syntax(condition: Mapping, where: str) -> None:
+    """Refuse a malformed condition when the definition loads, not when a citizen meets it."""
+    if not isinstance(condition, Mapping) or not condition:
+        raise ValueError(f"{where}: a condition must be a mapping")
+    unknown = set(condition) - KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown condition keys {sorted(unknown)}")
+    for key in ("all", "any"):
+        for part in condition.get(key, ()):
+            check_syntax(part, where)
+    if "not" in condition:
+        check_syntax(condition["not"], where)
+    if ("fact" in condition) == ("answer" in condition) and not {"all", "any", "not"} & set(condition):
+        raise ValueError(f"{where}: a condition names one fact or one answer")
+
+
+def evaluate(condition: Mapping | None, answer: Callable[[str], Any], fact: Callable[[str], Any]) -> bool | None:
+    """True, False, or None when it depends on an answer not given yet."""
+    if condition is None:
+        return True
+    if "all" in condition:
+        results = [evaluate(part, answer, fact) for part in condition["all"]]
+        return False if False in results else None if None in results else True
+    if "any" in condition:
+        results = [evaluate(part, answer, fact) for part in condition["any"]]
+        return True if True in results else None if None in results else False
+    if "not" in condition:
+        result = evaluate(condition["not"], answer, fact)
+        return None if result is None else not result
+    if "fact" in condition:
+        value = fact(condition["fact"])
+    else:
+        value = answer(condition["answer"])
+        if value is None:
+            return None
+    comparisons = [(op, expected) for op, expected in condition.items() if op in COMPARISONS]
+    if not comparisons:
+        return bool(value)
+    return all(COMPARISONS[op](value, expected) for op, expected in comparisons)

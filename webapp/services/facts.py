@@ -1,0 +1,347 @@
+"""What the state registries say about the applicant, as named facts.
+
+Service definitions refer to these names in conditions, eligibility rules,
+choice options and confirmation steps; a new service reuses them without
+code. Each fact group also knows how to show itself for confirmation and
+how to write itself into the application XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+from flask_babel import format_date, gettext
+from flask_babel import lazy_gettext as _l
+
+from webapp.registries import Person, StateRegistries
+
+# Article 11 of the Social Code: 63 for men; 61 for women until 2028.
+RETIREMENT_AGE = {"male": 63, "female": 61}
+
+DISABILITY_GROUPS = {
+    "1": _l("Group 1"),
+    "2": _l("Group 2"),
+    "3": _l("Group 3"),
+    "child": _l("Child with a disability (under 18)"),
+}
+SEMIPALATINSK_ZONES = {
+    "extreme": _l("Zone of extreme radiation risk"),
+    "maximum": _l("Zone of maximum radiation risk"),
+    "increased": _l("Zone of increased radiation risk"),
+    "minimum": _l("Zone of minimum radiation risk"),
+    "privileged": _l("Zone with a privileged socio-economic status"),
+}
+CATEGORIES = {
+    "rehabilitated": _l("Rehabilitated victim of mass political repression"),
+    "combat-veteran-other-states": _l("Veteran of combat operations on the territory of other states"),
+    "chernobyl-liquidator": _l("Participant in the clean-up after the Chernobyl disaster"),
+    "large-family-mother-altyn-alka": _l("Mother of many children awarded Altyn Alka or Kumis Alka"),
+}
+FACT_GROUPS = {
+    "identity": _l("Identity"),
+    "residence": _l("Registered address"),
+    "marriage": _l("Marriage"),
+    "children": _l("Children"),
+    "unemployment": _l("Registration as unemployed"),
+    "disability": _l("Disability"),
+    "pension": _l("Pension savings in the ENPF"),
+    "bank_accounts": _l("Bank accounts in your name"),
+    "semipalatinsk": _l("Residence near the Semipalatinsk test site"),
+    "work_injury": _l("Harm to health at work"),
+    "categories": _l("Categories giving a right to benefits"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One confirmed fact: a key for the XML, a label and a value for people."""
+
+    key: str
+    label: str
+    value: str
+    xml_value: str
+
+
+@dataclass(frozen=True)
+class Child:
+    iin: str
+    name: str
+    birth_date: dt.date
+    registered_on: dt.date
+    adoption: bool
+    guardianship: bool
+    disability_group: str | None
+
+
+def years_between(start: dt.date, end: dt.date) -> int:
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _date(value: dt.date | None) -> str:
+    return format_date(value, "long") if value else gettext("No end date")
+
+
+class RegistryFacts:
+    """Named facts about one person, as of one day, in one language."""
+
+    def __init__(self, person: Person, registries: StateRegistries, today: dt.date, language: str):
+        self.person = person
+        self.registries = registries
+        self.today = today
+        self.language = language
+
+    # Scalar facts, for conditions and eligibility rules.
+
+    def get(self, name: str):
+        """The fact with that name; a definition naming an unknown fact is a bug."""
+        if name.startswith("_") or not hasattr(type(self), name):
+            raise KeyError(f"unknown registry fact {name!r}")
+        return getattr(self, name)
+
+    @cached_property
+    def age(self) -> int:
+        return years_between(self.person.birth_date, self.today)
+
+    @cached_property
+    def sex(self) -> str:
+        return self.person.sex
+
+    @cached_property
+    def retirement_age_reached(self) -> bool:
+        return self.age >= RETIREMENT_AGE[self.person.sex]
+
+    @cached_property
+    def baikonur(self) -> bool:
+        return bool(self.person.residence and self.person.residence.baikonur)
+
+    @cached_property
+    def _marriage(self):
+        current = [m for m in self.person.marriages if m.dissolved_on is None]
+        return max(current, key=lambda m: m.registered_on) if current else None
+
+    @cached_property
+    def married(self) -> bool:
+        return self._marriage is not None
+
+    @cached_property
+    def marriage_registered_on(self) -> dt.date | None:
+        return self._marriage.registered_on if self._marriage else None
+
+    @cached_property
+    def spouse_deceased(self) -> bool:
+        spouses = (self.registries.person(m.spouse_iin) for m in self.person.marriages)
+        return any(s is not None and s.deceased_on is not None for s in spouses)
+
+    @cached_property
+    def children(self) -> list[Child]:
+        """Living children under 18 whose birth records name the person as a parent."""
+        found = []
+        for record in self.person.births:
+            child = self.registries.person(record.child_iin)
+            if child is None or record.deceased_on or child.deceased_on:
+                continue
+            if years_between(child.birth_date, self.today) >= 18:
+                continue
+            found.append(
+                Child(
+                    iin=child.iin,
+                    name=child.name(self.language).full,
+                    birth_date=child.birth_date,
+                    registered_on=record.registered_on,
+                    adoption=record.adoption,
+                    guardianship=record.guardianship,
+                    disability_group=child.disability.group if child.disability else None,
+                )
+            )
+        return sorted(found, key=lambda c: c.birth_date, reverse=True)
+
+    @cached_property
+    def children_count(self) -> int:
+        return len(self.children)
+
+    @cached_property
+    def children_under_one(self) -> list[Child]:
+        return [c for c in self.children if years_between(c.birth_date, self.today) < 1]
+
+    @cached_property
+    def children_under_one_registered_since_2007(self) -> list[Child]:
+        """Births the online service covers: registered since 13 August 2007."""
+        return [c for c in self.children_under_one if c.registered_on >= dt.date(2007, 8, 13)]
+
+    @cached_property
+    def children_under_one_adopted_or_in_guardianship(self) -> bool:
+        return any(c.adoption or c.guardianship for c in self.children_under_one_registered_since_2007)
+
+    @cached_property
+    def children_with_disability(self) -> list[Child]:
+        return [c for c in self.children if c.disability_group == "child"]
+
+    @cached_property
+    def unemployment_registered(self) -> bool:
+        record = self.person.unemployment
+        return bool(record and record.status == "registered")
+
+    @cached_property
+    def disability_group(self) -> str | None:
+        disability = self.person.disability
+        if disability is None or (disability.until and disability.until < self.today):
+            return None
+        return disability.group
+
+    @cached_property
+    def disability_termless(self) -> bool:
+        return bool(self.disability_group and self.person.disability.until is None)
+
+    @cached_property
+    def pension_account(self) -> bool:
+        return self.person.pension is not None
+
+    @cached_property
+    def pension_application_pending(self) -> bool:
+        return bool(self.person.pension and self.person.pension.has_unexecuted_application)
+
+    @cached_property
+    def own_bank_accounts(self) -> list[str]:
+        return [a.iban for a in self.person.bank_accounts if a.holder_iin == self.person.iin]
+
+    @cached_property
+    def semipalatinsk(self) -> bool:
+        return bool(self.person.semipalatinsk)
+
+    @cached_property
+    def work_injury(self) -> bool:
+        injury = self.person.work_injury
+        return bool(injury and injury.capitalization_ended_on <= self.today)
+
+    @cached_property
+    def categories(self) -> list[str]:
+        return list(self.person.categories)
+
+    # Options for choice fields.
+
+    def options(self, source: str) -> list[tuple[str, str]]:
+        """(value, label) pairs drawn from a fact, for a choice field."""
+        value = self.get(source)
+        if source.startswith("children"):
+            return [
+                (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=format_date(c.birth_date, "long")))
+                for c in value
+            ]
+        if source == "own_bank_accounts":
+            return [(iban, iban) for iban in value]
+        if source == "categories":
+            return [(c, str(CATEGORIES.get(c, c))) for c in value]
+        raise KeyError(f"registry fact {source!r} cannot give options")
+
+    # Groups of facts shown for confirmation and written into the XML.
+
+    def rows(self, group: str) -> list[Row]:
+        """The rows a confirmation step shows for one group of facts."""
+        return getattr(self, f"_rows_{group.replace('-', '_')}")()
+
+    def _rows_identity(self) -> list[Row]:
+        name = self.person.name(self.language)
+        return [
+            Row("iin", gettext("IIN"), self.person.iin, self.person.iin),
+            Row("surname", gettext("Surname"), name.surname, name.surname),
+            Row("givenName", gettext("Name"), name.given, name.given),
+            Row("patronymic", gettext("Patronymic"), name.patronymic or gettext("None"), name.patronymic),
+            Row("birthDate", gettext("Date of birth"), _date(self.person.birth_date), self.person.birth_date.isoformat()),
+        ]
+
+    def _rows_residence(self) -> list[Row]:
+        residence = self.person.residence
+        if residence is None:
+            return [Row("address", gettext("Registered address"), gettext("Not registered"), "")]
+        text = ", ".join(part for part in (residence.address, residence.locality, residence.region) if part)
+        return [Row("address", gettext("Registered address"), text, text)]
+
+    def _rows_marriage(self) -> list[Row]:
+        if self._marriage is None:
+            return [Row("married", gettext("Marriage"), gettext("No registered marriage"), "false")]
+        spouse = self.registries.person(self._marriage.spouse_iin)
+        spouse_name = spouse.name(self.language).full if spouse else self._marriage.spouse_iin
+        return [
+            Row("spouse", gettext("Spouse"), spouse_name, self._marriage.spouse_iin),
+            Row("marriageRegisteredOn", gettext("Marriage registered on"),
+                _date(self._marriage.registered_on), self._marriage.registered_on.isoformat()),
+        ]
+
+    def _rows_children(self) -> list[Row]:
+        if not self.children:
+            return [Row("children", gettext("Children"), gettext("No children under 18"), "0")]
+        rows = []
+        for child in self.children:
+            how = gettext("adopted") if child.adoption else gettext("under guardianship") if child.guardianship else ""
+            text = gettext("%(name)s, born %(date)s", name=child.name, date=_date(child.birth_date))
+            rows.append(Row("child", gettext("Child"), f"{text} ({how})" if how else text, child.iin))
+        return rows
+
+    def _rows_unemployment(self) -> list[Row]:
+        record = self.person.unemployment
+        if record is None:
+            return [Row("unemployed", gettext("Registered as unemployed"), gettext("No"), "false")]
+        status = gettext("Registered") if record.status == "registered" else gettext("Removed from the register")
+        return [
+            Row("unemploymentStatus", gettext("Registered as unemployed"), status, record.status),
+            Row("unemploymentRegisteredOn", gettext("Registered on"), _date(record.registered_on), record.registered_on.isoformat()),
+            Row("employmentCentre", gettext("Employment centre"), record.centre, record.centre),
+        ]
+
+    def _rows_disability(self) -> list[Row]:
+        disability = self.person.disability
+        if disability is None:
+            return [Row("disability", gettext("Disability"), gettext("None established"), "none")]
+        return [
+            Row("disabilityGroup", gettext("Disability group"), str(DISABILITY_GROUPS.get(disability.group, disability.group)), disability.group),
+            Row("disabilityEstablishedOn", gettext("Established on"), _date(disability.established_on), disability.established_on.isoformat()),
+            Row("disabilityUntil", gettext("Until"), _date(disability.until), disability.until.isoformat() if disability.until else ""),
+        ]
+
+    def _rows_pension(self) -> list[Row]:
+        pension = self.person.pension
+        if pension is None:
+            return [Row("enpfAccount", gettext("ENPF account"), gettext("No account"), "")]
+        return [
+            Row("enpfAccount", gettext("ENPF account"), pension.enpf_account, pension.enpf_account),
+            Row("retirementAgeReached", gettext("Retirement age reached"),
+                gettext("Yes") if self.retirement_age_reached else gettext("No"),
+                "true" if self.retirement_age_reached else "false"),
+        ]
+
+    def _rows_bank_accounts(self) -> list[Row]:
+        accounts = self.own_bank_accounts
+        if not accounts:
+            return [Row("iban", gettext("Bank account"), gettext("No account in your name"), "")]
+        return [Row("iban", gettext("Bank account"), iban, iban) for iban in accounts]
+
+    def _rows_semipalatinsk(self) -> list[Row]:
+        if not self.person.semipalatinsk:
+            return [Row("semipalatinsk", gettext("Residence periods"), gettext("None recorded"), "")]
+        return [
+            Row(
+                "residencePeriod",
+                str(SEMIPALATINSK_ZONES.get(p.zone, p.zone)),
+                gettext("%(place)s, from %(start)s to %(end)s", place=p.locality, start=_date(p.start), end=_date(p.end)),
+                f"{p.zone}|{p.locality}|{p.start.isoformat()}|{p.end.isoformat()}",
+            )
+            for p in self.person.semipalatinsk
+        ]
+
+    def _rows_work_injury(self) -> list[Row]:
+        injury = self.person.work_injury
+        if injury is None:
+            return [Row("workInjury", gettext("Harm to health at work"), gettext("None recorded"), "")]
+        return [
+            Row("employer", gettext("Former employer"), injury.employer, injury.employer_bin),
+            Row("employerLiquidatedOn", gettext("Liquidated through bankruptcy on"), _date(injury.liquidated_on), injury.liquidated_on.isoformat()),
+            Row("capitalizationEndedOn", gettext("Capitalised payments ended on"), _date(injury.capitalization_ended_on), injury.capitalization_ended_on.isoformat()),
+            Row("harmPercent", gettext("Loss of ability to work"), f"{injury.harm_percent}%", str(injury.harm_percent)),
+        ]
+
+    def _rows_categories(self) -> list[Row]:
+        if not self.person.categories:
+            return [Row("category", gettext("Categories"), gettext("None recorded"), "")]
+        return [Row("category", gettext("Category"), str(CATEGORIES.get(c, c)), c) for c in self.person.categories]

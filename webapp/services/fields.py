@@ -1,0 +1,380 @@
+"""Field types a service definition can use: how each is read, checked and stored.
+
+Every check happens on the server. Input is normalised first (spaces,
+hyphens, case) so that what a person naturally types is accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import phonenumbers
+from flask_babel import format_date, gettext
+from flask_babel import lazy_gettext as _l
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+import filetype
+
+from webapp.identifiers import is_valid_iin, normalise_digits
+
+# Files are judged by their first bytes, never by their name.
+ACCEPTED_FILE_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# The National Bank keeps no accounts for people: payments go to Kazpost or a
+# second-tier bank.
+NOT_FOR_PEOPLE_BANK_CODES = {"125"}
+YES_NO = (("yes", _l("Yes")), ("no", _l("No")))
+
+MESSAGES = {
+    "required": _l("%(field)s: answer this question to continue"),
+    "choose": _l("%(field)s: choose one of the options"),
+    "too_long": _l("%(field)s: use %(max)s characters or fewer"),
+    "number": _l("%(field)s: enter a whole number, like 3"),
+    "number_range": _l("%(field)s: enter a number from %(min)s to %(max)s"),
+    "money": _l("%(field)s: enter an amount in tenge, like 25000 or 25000.50"),
+    "money_range": _l("%(field)s: enter an amount from %(min)s to %(max)s tenge"),
+    "date_missing": _l("%(field)s: enter the day, month and year"),
+    "date_real": _l("%(field)s: enter a real date, like 27 3 2024"),
+    "date_future": _l("%(field)s: the date must be today or in the past"),
+    "date_before": _l("%(field)s: the date must be on or after %(date)s"),
+    "date_after": _l("%(field)s: the date must be on or before %(date)s"),
+    "iin_digits": _l("%(field)s: an IIN is 12 digits, like 900517401370"),
+    "iin_invalid": _l("%(field)s: this is not a valid IIN; check the number on the identity card"),
+    "iban_format": _l("%(field)s: an IBAN is 20 characters starting with KZ, like KZ86 125K ZT50 0410 0100"),
+    "iban_invalid": _l("%(field)s: this IBAN is not valid; check the number your bank gave you"),
+    "iban_bank": _l("%(field)s: we do not know the bank of this IBAN; use an account at Kazpost or a second-tier bank"),
+    "iban_not_yours": _l("%(field)s: this account is not in your name; the payment can only go to an account opened in your name"),
+    "iban_unknown": _l("%(field)s: the banks have no account with this IBAN; check the number"),
+    "phone": _l("%(field)s: enter a Kazakh mobile number, like +7 701 123 45 67 or 8 701 123 45 67"),
+    "file_missing": _l("%(field)s: choose a file to upload"),
+    "file_type": _l("%(field)s: the file must be a PDF, JPG or PNG"),
+    "file_size": _l("%(field)s: the file must be smaller than %(size)s MB"),
+    "file_empty": _l("%(field)s: the file is empty"),
+    "file_count": _l("%(field)s: you can upload up to %(count)s files"),
+    "group_min": _l("%(field)s: add at least %(count)s"),
+}
+
+
+class FieldError(Exception):
+    """What is wrong with an answer, in words for the citizen."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    def message(self, title: str, custom: dict[str, str]) -> str:
+        """The message a definition gives for this error, or the type's own."""
+        template = gettext(custom[self.code]) if self.code in custom else str(MESSAGES[self.code])
+        return template % {"field": title, **self.params}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the citizen sent it, checked but not yet stored."""
+
+    original_name: str
+    content: bytes
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """Files already attached (by public id) plus new ones sent with this page."""
+
+    kept: tuple[str, ...] = ()
+    new: tuple[Upload, ...] = ()
+
+
+class GroupErrors(Exception):
+    """Errors in the items of a repeatable group, by the id of the input in error."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        super().__init__("group")
+        self.errors = errors
+
+
+def sniff_file_type(content: bytes) -> str | None:
+    """The accepted MIME type the content really is, or None."""
+    kind = filetype.guess(content[:8192]) if content else None
+    return kind.mime if kind and kind.mime in ACCEPTED_FILE_TYPES else None
+
+
+@dataclass
+class Context:
+    """What checks need beyond the typed text: who applies, and on which day."""
+
+    iin: str
+    today: dt.date
+    bank_account_holder: Callable[[str], str | None]
+    options: Callable[[str], list[tuple[str, str]]]
+
+
+def normalise_text(value: str) -> str:
+    return re.sub(r"\s+", " ", value or "").strip()
+
+
+def normalise_iban(value: str) -> str:
+    return re.sub(r"[\s\-]", "", value or "").upper()
+
+
+def parse_date(parts: dict[str, str]) -> dt.date:
+    day, month, year = (normalise_digits(parts.get(k, "")) for k in ("day", "month", "year"))
+    if not (day and month and year):
+        raise FieldError("date_missing")
+    if not (day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4):
+        raise FieldError("date_real")
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        raise FieldError("date_real") from None
+
+
+def check_iin(value: str) -> str:
+    iin = normalise_digits(value)
+    if not (iin.isdigit() and len(iin) == 12):
+        raise FieldError("iin_digits")
+    if not is_valid_iin(iin):
+        raise FieldError("iin_invalid")
+    return iin
+
+
+def check_iban(value: str, context: Context | None = None) -> str:
+    text = normalise_iban(value)
+    if not (text.startswith("KZ") and len(text) == 20):
+        raise FieldError("iban_format")
+    try:
+        iban = IBAN(text)
+    except SchwiftyException:
+        raise FieldError("iban_invalid") from None
+    if iban.bank is None or iban.bank_code in NOT_FOR_PEOPLE_BANK_CODES:
+        raise FieldError("iban_bank")
+    if context is not None:
+        holder = context.bank_account_holder(text)
+        if holder is None:
+            raise FieldError("iban_unknown")
+        if holder != context.iin:
+            raise FieldError("iban_not_yours")
+    return text
+
+
+def check_phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value or "", "KZ")
+    except phonenumbers.NumberParseException:
+        raise FieldError("phone") from None
+    if (
+        not phonenumbers.is_valid_number_for_region(number, "KZ")
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise FieldError("phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_money(value: str) -> Decimal:
+    text = re.sub(r"[\s\u00a0\u202f₸]|(?i:kzt|тг|тенге)", "", value or "").replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise FieldError("money") from None
+    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:
+        raise FieldError("money")
+    return amount
+
+
+@dataclass
+class Field:
+    """One question's answer: its type, label and checks, from the definition."""
+
+    id: str
+    type: str
+    label: str
+    title: str = ""  # a short name for error messages and check-your-answers
+    hint: str = ""
+    optional: bool = False
+    options: tuple[tuple[str, str], ...] = ()
+    options_from: str = ""
+    other_option: str = ""  # label of an extra "none of these" option, value "other"
+    max_length: int = 200
+    min: Any = None
+    max: Any = None
+    not_future: bool = False
+    not_before: str = ""
+    not_after: str = ""
+    max_files: int = 3
+    max_size_mb: int = 5
+    min_items: int = 1
+    max_items: int = 10
+    item_label: str = ""  # what one item of a group is called, e.g. "Period"
+    fields: tuple["Field", ...] = ()  # the parts of a repeatable group
+    xml: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    autocomplete: str = ""
+    width: str = ""
+
+    @property
+    def error_title(self) -> str:
+        return gettext(self.title or self.label)
+
+    @property
+    def xml_name(self) -> str:
+        return self.xml or self.id
+
+    def choices(self, context: Context) -> list[tuple[str, str]]:
+        """The options a choice offers, from the definition or a registry fact."""
+        if self.type == "yesno":
+            return [(value, str(label)) for value, label in YES_NO]
+        found = list(context.options(self.options_from)) if self.options_from else [
+            (value, gettext(label)) for value, label in self.options
+        ]
+        if self.other_option:
+            found.append(("other", gettext(self.other_option)))
+        return found
+
+    # Reading what the form sent. Input names follow the form macros:
+    # a date is "<id>-day/-month/-year", a group item's part "<group>-<n>-<part>".
+
+    def read(self, form, files, prefix: str = "") -> Any:
+        """The raw answer the form sent for this field."""
+        name = prefix + self.id
+        if self.type == "date":
+            return {part: form.get(f"{name}-{part}", "") for part in ("day", "month", "year")}
+        if self.type == "file":
+            new = tuple(
+                Upload(sanitise_filename(f.filename or ""), f.read())
+                for f in files.getlist(name)
+                if f and f.filename
+            )
+            return FileAnswer(kept=tuple(form.getlist(f"{name}-kept")), new=new)
+        if self.type == "group":
+            count = _bounded_int(form.get(f"{name}-count"), 0, self.max_items)
+            return [
+                {part.id: part.read(form, files, f"{name}-{n}-") for part in self.fields}
+                for n in range(count)
+            ]
+        return form.get(name, "")
+
+    def is_blank(self, raw: Any) -> bool:
+        if self.type == "date":
+            return not any((raw or {}).get(k, "").strip() for k in ("day", "month", "year"))
+        if self.type == "file":
+            return raw is None or not (raw.kept or raw.new)
+        if self.type == "group":
+            return not raw
+        return not (raw or "").strip()
+
+    def check(self, raw: Any, context: Context) -> Any:
+        """The normalised answer, or FieldError; raw is what the form sent."""
+        checker = getattr(self, f"_check_{self.type}")
+        return checker(raw, context)
+
+    def _check_text(self, raw, context):
+        text = normalise_text(raw)
+        if len(text) > self.max_length:
+            raise FieldError("too_long", max=self.max_length)
+        return text
+
+    def _check_number(self, raw, context):
+        text = normalise_digits(raw)
+        if not re.fullmatch(r"\d{1,9}", text):
+            raise FieldError("number")
+        number = int(text)
+        if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+            raise FieldError("number_range", min=self.min, max=self.max)
+        return number
+
+    def _check_money(self, raw, context):
+        amount = check_money(raw)
+        if (self.min is not None and amount < Decimal(str(self.min))) or (
+            self.max is not None and amount > Decimal(str(self.max))
+        ):
+            raise FieldError("money_range", min=self.min or 0, max=self.max)
+        return str(amount.quantize(Decimal("0.01")))
+
+    def _check_date(self, raw, context):
+        value = parse_date(raw or {})
+        if self.not_future and value > context.today:
+            raise FieldError("date_future")
+        if self.not_before and value < dt.date.fromisoformat(self.not_before):
+            raise FieldError("date_before", date=format_date(dt.date.fromisoformat(self.not_before), "long"))
+        if self.not_after and value > dt.date.fromisoformat(self.not_after):
+            raise FieldError("date_after", date=format_date(dt.date.fromisoformat(self.not_after), "long"))
+        return value.isoformat()
+
+    def _check_iin(self, raw, context):
+        return check_iin(raw)
+
+    def _check_iban(self, raw, context):
+        return check_iban(raw, context)
+
+    def _check_phone(self, raw, context):
+        return check_phone(raw)
+
+    def _check_choice(self, raw, context):
+        value = (raw or "").strip()
+        if value not in {v for v, _ in self.choices(context)}:
+            raise FieldError("choose")
+        return value
+
+    _check_yesno = _check_choice
+
+    def _check_file(self, raw: FileAnswer, context):
+        if len(raw.kept) + len(raw.new) > self.max_files:
+            raise FieldError("file_count", count=self.max_files)
+        checked = []
+        for upload in raw.new:
+            if not upload.content:
+                raise FieldError("file_empty")
+            if len(upload.content) > self.max_size_mb * 1024 * 1024:
+                raise FieldError("file_size", size=self.max_size_mb)
+            content_type = sniff_file_type(upload.content)
+            if content_type is None:
+                raise FieldError("file_type")
+            checked.append(Upload(upload.original_name, upload.content, content_type))
+        return FileAnswer(kept=raw.kept, new=tuple(checked))
+
+    def _check_group(self, raw: list[dict], context):
+        if len(raw) < self.min_items:
+            raise FieldError("group_min", count=self.min_items)
+        items, errors = [], []
+        for n, item in enumerate(raw):
+            answers = {}
+            for part in self.fields:
+                anchor = f"{self.id}-{n}-{part.id}"
+                label = gettext("%(item)s %(number)s: %(field)s", item=gettext(self.item_label or self.label),
+                                number=n + 1, field=part.error_title)
+                if part.is_blank(item.get(part.id)):
+                    if not part.optional:
+                        errors.append((anchor, FieldError("required").message(label, part.errors)))
+                    continue
+                try:
+                    answers[part.id] = part.check(item.get(part.id), context)
+                except FieldError as error:
+                    errors.append((anchor, error.message(label, part.errors)))
+            items.append(answers)
+        if errors:
+            raise GroupErrors(errors)
+        return items
+
+
+def _bounded_int(text: str | None, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(text or 0)))
+    except ValueError:
+        return low
+
+
+def sanitise_filename(name: str) -> str:
+    """A file's name as metadata only: no path, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '<>:"|?*')
+    return name.strip(" .")[:120] or "file"
+
+
+FIELD_TYPES = {"text", "number", "money", "date", "iin", "iban", "phone", "choice", "yesno", "file", "group"}
+GROUP_PART_TYPES = FIELD_TYPES - {"file", "group"}

@@ -1,0 +1,174 @@
+"""A service's Request Online wizard, read from its definition.
+
+The definition's `application` section lists eligibility rules and steps;
+each step asks one question (or one tight group) or shows registry facts
+for confirmation. Which steps show depends on earlier answers and on
+registry facts, through conditions (see conditions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from webapp.services.conditions import check_syntax, evaluate
+from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
+
+CONFIRM_FIELD = "confirmed"
+# Step ids share the URL space with the wizard's own pages.
+RESERVED_STEP_IDS = {"start", "check", "not-eligible", "application.xml"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the wizard."""
+
+    id: str
+    title: str
+    fields: tuple[Field, ...] = ()
+    kind: str = "question"  # or "confirm": registry facts shown for confirmation
+    facts: tuple[str, ...] = ()
+    hint: str = ""
+    description: str = ""
+    when: dict | None = None
+
+    @property
+    def single_question(self) -> bool:
+        """One field whose label is the page's heading."""
+        return self.kind == "question" and len(self.fields) == 1
+
+
+@dataclass(frozen=True)
+class EligibilityRule:
+    """Who may apply online; a rule that fails sends the citizen offline."""
+
+    id: str
+    when: dict
+    reason: str
+
+
+@dataclass(frozen=True)
+class Wizard:
+    steps: tuple[Step, ...]
+    eligibility: tuple[EligibilityRule, ...] = ()
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+
+@dataclass
+class Progress:
+    """Where a draft stands: the steps it shows, what is answered, what fails."""
+
+    wizard: Wizard
+    answers: dict[str, Any]
+    fact: Callable[[str], Any]
+    visible: list[Step] = field(init=False)
+
+    def __post_init__(self):
+        self.visible = [s for s in self.wizard.steps if self._shows(s)]
+
+    def _answer(self, name: str) -> Any:
+        return self.answers.get(name)
+
+    def _shows(self, step: Step) -> bool:
+        return evaluate(step.when, self._answer, self.fact) is True
+
+    def answered(self, step: Step) -> bool:
+        if step.kind == "confirm":
+            return self.answers.get(f"{step.id}.{CONFIRM_FIELD}") == "yes"
+        return all(
+            f.id in self.answers and (f.optional or self.answers[f.id] not in (None, []))
+            for f in step.fields
+        )
+
+    def first_unanswered(self) -> Step | None:
+        return next((s for s in self.visible if not self.answered(s)), None)
+
+    def may_open(self, step: Step) -> bool:
+        """A step opens only when it shows and every step before it is answered."""
+        if step not in self.visible:
+            return False
+        before = self.visible[: self.visible.index(step)]
+        return all(self.answered(s) for s in before)
+
+    def position(self, step: Step) -> tuple[int, int]:
+        """'Step N of M', where M counts the steps these answers show."""
+        return self.visible.index(step) + 1, len(self.visible)
+
+    def previous(self, step: Step) -> Step | None:
+        index = self.visible.index(step)
+        return self.visible[index - 1] if index else None
+
+    def next(self, step: Step) -> Step | None:
+        index = self.visible.index(step)
+        return self.visible[index + 1] if index + 1 < len(self.visible) else None
+
+    def failed_rules(self) -> list[EligibilityRule]:
+        """Rules that are already known to fail (unknown ones wait for their answers)."""
+        return [r for r in self.wizard.eligibility if evaluate(r.when, self._answer, self.fact) is False]
+
+    def rejected_facts(self) -> list[Step]:
+        """Confirmation steps where the citizen said the registry data is wrong."""
+        return [s for s in self.visible if s.kind == "confirm" and self.answers.get(f"{s.id}.{CONFIRM_FIELD}") == "no"]
+
+    def complete(self) -> bool:
+        return self.first_unanswered() is None and not self.failed_rules() and not self.rejected_facts()
+
+    def relevant_answers(self) -> dict[str, Any]:
+        """Answers of the steps these answers show, in step order (others are stale)."""
+        names = [f.id for s in self.visible for f in s.fields]
+        return {name: self.answers[name] for name in names if name in self.answers}
+
+
+def _field(data: dict, where: str, types: set[str] = FIELD_TYPES) -> Field:
+    data = dict(data)
+    if data.get("type") not in types:
+        raise ValueError(f"{where}: field type {data.get('type')!r} is unknown or not allowed here")
+    if data["type"] == "group" and not data.get("fields"):
+        raise ValueError(f"{where}: a group needs fields")
+    if data["type"] in ("choice",) and not (data.get("options") or data.get("options_from")):
+        raise ValueError(f"{where}: a choice needs options or options_from")
+    data["options"] = tuple((o["value"], o["label"]) for o in data.get("options", ()))
+    data["fields"] = tuple(_field(f, f"{where}.{f.get('id')}", GROUP_PART_TYPES) for f in data.get("fields", ()))
+    return Field(**data)
+
+
+def load_wizard(data: dict, where: str) -> Wizard:
+    """Build and check a wizard from a definition's `application` section."""
+    steps = []
+    seen_fields: set[str] = set()
+    for raw in data["steps"]:
+        step_where = f"{where}: step {raw.get('id')}"
+        if raw.get("when"):
+            check_syntax(raw["when"], step_where)
+        fields = tuple(_field(f, f"{step_where}.{f.get('id')}") for f in raw.get("fields", ()))
+        duplicate = seen_fields & {f.id for f in fields}
+        if duplicate:
+            raise ValueError(f"{step_where}: field ids used twice: {sorted(duplicate)}")
+        seen_fields |= {f.id for f in fields}
+        kind = raw.get("kind", "question")
+        if kind == "question" and not fields:
+            raise ValueError(f"{step_where}: a question step needs fields")
+        if kind == "confirm" and not raw.get("facts"):
+            raise ValueError(f"{step_where}: a confirm step needs facts")
+        steps.append(
+            Step(
+                id=raw["id"],
+                title=raw.get("title") or (fields[0].label if len(fields) == 1 else ""),
+                fields=fields,
+                kind=kind,
+                facts=tuple(raw.get("facts", ())),
+                hint=raw.get("hint", ""),
+                description=raw.get("description", ""),
+                when=raw.get("when"),
+            )
+        )
+    ids = [s.id for s in steps]
+    if len(ids) != len(set(ids)) or RESERVED_STEP_IDS & set(ids):
+        raise ValueError(f"{where}: step ids must be unique and not one of {sorted(RESERVED_STEP_IDS)}")
+    rules = []
+    for raw in data.get("eligibility", ()):
+        check_syntax(raw["when"], f"{where}: rule {raw.get('id')}")
+        rules.append(EligibilityRule(id=raw["id"], when=raw["when"], reason=raw["reason"]))
+    return Wizard(steps=tuple(steps), eligibility=tuple(rules))

@@ -1,0 +1,69 @@
+"""Server-side sessions in the portal's own database.
+
+Flask-Session does the session semantics (ids, cookie, regenerate,
+serialisation). Its own SQLAlchemy backend defines its model anew for every
+app and creates its table at start-up, outside the migrations, and commits
+the request's database session; so this backend keeps only the storage:
+a migrated table, written through its own short transactions. With
+REDIS_URL the portal uses Flask-Session's Redis backend instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from flask_session.base import ServerSideSession, ServerSideSessionInterface
+from sqlalchemy import delete, insert, select, update
+
+from webapp.extensions import db
+from webapp.models import WebSession, utcnow
+
+
+class DatabaseSessionInterface(ServerSideSessionInterface):
+    """Sessions stored in the web_sessions table."""
+
+    ttl = False  # expired rows are deleted by `flask session_cleanup` or on read
+
+    def __init__(self, app: Flask):
+        super().__init__(
+            app,
+            key_prefix="",
+            use_signer=False,
+            permanent=app.config["SESSION_PERMANENT"],
+            sid_length=32,
+            serialization_format="msgpack",
+            cleanup_n_requests=app.config.get("SESSION_CLEANUP_N_REQUESTS"),
+        )
+
+    def _retrieve_session_data(self, store_id: str) -> dict | None:
+        with db.engine.begin() as connection:
+            row = connection.execute(
+                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
+            ).first()
+            if row is None:
+                return None
+            expiry = row.expiry if row.expiry.tzinfo else row.expiry.replace(tzinfo=dt.timezone.utc)
+            if expiry <= utcnow():
+                connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
+                return None
+        return self.serializer.decode(row.data)
+
+    def _delete_session(self, store_id: str) -> None:
+        with db.engine.begin() as connection:
+            connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
+
+    def _upsert_session(
+        self, session_lifetime: dt.timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
+        values = {"data": self.serializer.encode(session), "expiry": utcnow() + session_lifetime}
+        with db.engine.begin() as connection:
+            changed = connection.execute(
+                update(WebSession).where(WebSession.session_id == store_id).values(**values)
+            ).rowcount
+            if not changed:
+                connection.execute(insert(WebSession).values(session_id=store_id, **values))
+
+    def _delete_expired_sessions(self) -> None:
+        with db.engine.begin() as connection:
+            connection.execute(delete(WebSession).where(WebSession.expiry <= utcnow()))
