@@ -102,7 +102,11 @@ def app(tmp_path_factory):
     from webapp.sandbox import load_test_citizens
 
     application = create_app(
-        TestConfig, {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory)}
+        TestConfig,
+        {
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
+        },
     )
     application.test_client_class = PageCheckingClient
     with application.app_context():
@@ -124,6 +128,8 @@ def _fresh_state(request):
     with app.app_context():
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))
+        db.session.execute(db.text("DELETE FROM attachments"))
+        db.session.execute(db.text("DELETE FROM application_drafts"))
         db.session.commit()
         load_test_citizens()
 

@@ -61,6 +61,8 @@ class Config:
     DRAFT_WARNING_DAYS = 7
     # Attached files live here under random names, never under static/.
     ATTACHMENTS_DIR = str(REPO_ROOT / "instance" / "attachments")
+    # Folders of service definitions: a new service is one more YAML file.
+    SERVICE_DEFINITIONS = (str(REPO_ROOT / "webapp" / "services" / "definitions"),)
     # A day to use as "today" for registry facts (ISO date), instead of the clock.
     FIXED_TODAY: str | None = None
 

@@ -24,6 +24,8 @@ from webapp.services.facts import FACT_GROUPS, RegistryFacts
 from webapp.services.fields import Context, Field, FieldError, FileAnswer, GroupErrors
 from webapp.services.wizard import CONFIRM_FIELD, Progress, Step
 
+# What to say when a field is left blank, by type.
+BLANK = {"choice": "choose", "yesno": "choose", "file": "file_missing", "date": "date_missing"}
 CONFIRM_CHOICES = (("yes", _l("Yes, it is correct")), ("no", _l("No, something is wrong")))
 
 
@@ -107,8 +109,11 @@ class ApplicationInProgress:
         return {f.id: self._form_value(f, answers.get(f.id)) for f in step.fields}
 
     def _form_value(self, f: Field, value: Any) -> Any:
+        if value is None and f.type == "group":
+            # A group starts with as many empty items as it needs at least.
+            return [{part.id: self._form_value(part, None) for part in f.fields}] * max(f.min_items, 1)
         if value is None:
-            return [] if f.type in ("group", "file") else ({} if f.type == "date" else "")
+            return [] if f.type == "file" else ({} if f.type == "date" else "")
         if f.type == "date":
             year, month, day = value.split("-")
             return {"day": str(int(day)), "month": str(int(month)), "year": year}
@@ -145,7 +150,7 @@ class ApplicationInProgress:
                     if f.type == "file":
                         uploads[f.id] = FileAnswer()
                 else:
-                    errors.append((anchor(f), FieldError("required").message(f.error_title, f.errors)))
+                    errors.append((anchor(f), FieldError(BLANK.get(f.type, "required")).message(f.error_title, f.errors)))
                 continue
             try:
                 value = f.check(raw, self.context)

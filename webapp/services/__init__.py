@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from flask import current_app, has_app_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
@@ -112,13 +113,19 @@ class ServicePassport:
         )
 
 
-@lru_cache(maxsize=1)
-def catalogue(folder: Path = DEFINITIONS) -> tuple[ServicePassport, ...]:
-    """Every service passport, in catalogue order."""
+def catalogue() -> tuple[ServicePassport, ...]:
+    """Every service passport, in catalogue order, from the folders SERVICE_DEFINITIONS names."""
+    folders = current_app.config.get("SERVICE_DEFINITIONS") if has_app_context() else None
+    return _load(tuple(str(f) for f in folders or (DEFINITIONS,)))
+
+
+@lru_cache(maxsize=8)
+def _load(folders: tuple[str, ...]) -> tuple[ServicePassport, ...]:
     passports = []
-    for path in sorted(folder.glob("*.yaml")):
-        with path.open(encoding="utf-8") as handle:
-            passports.append(ServicePassport.from_data(yaml.safe_load(handle)))
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.yaml")):
+            with path.open(encoding="utf-8") as handle:
+                passports.append(ServicePassport.from_data(yaml.safe_load(handle)))
     return tuple(sorted(passports, key=lambda p: p.order))
 
 

@@ -15,7 +15,7 @@ from functools import cached_property
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 
-from webapp.registries import Person, StateRegistries
+from webapp.registries import Disability, Person, StateRegistries
 
 # Article 11 of the Social Code: 63 for men; 61 for women until 2028.
 RETIREMENT_AGE = {"male": 63, "female": 61}
@@ -43,7 +43,9 @@ FACT_GROUPS = {
     "identity": _l("Identity"),
     "residence": _l("Registered address"),
     "marriage": _l("Marriage"),
+    "breadwinner": _l("Death of the breadwinner"),
     "children": _l("Children"),
+    "children_disability": _l("Disability of your children"),
     "unemployment": _l("Registration as unemployed"),
     "disability": _l("Disability"),
     "pension": _l("Pension savings in the ENPF"),
@@ -103,6 +105,10 @@ class RegistryFacts:
     @cached_property
     def age(self) -> int:
         return years_between(self.person.birth_date, self.today)
+
+    @cached_property
+    def birth_date(self) -> dt.date:
+        return self.person.birth_date
 
     @cached_property
     def sex(self) -> str:
@@ -175,8 +181,28 @@ class RegistryFacts:
         return any(c.adoption or c.guardianship for c in self.children_under_one_registered_since_2007)
 
     @cached_property
+    def children_adopted_under_one(self) -> list[Child]:
+        """Children under one whose birth records show the person adopted them."""
+        return [c for c in self.children_under_one if c.adoption]
+
+    @cached_property
     def children_with_disability(self) -> list[Child]:
         return [c for c in self.children if c.disability_group == "child"]
+
+    @cached_property
+    def _child_disabilities(self) -> list[tuple[Child, Disability]]:
+        """Children with a child disability in force today, with its registry record."""
+        found = []
+        for child in self.children_with_disability:
+            record = self.registries.person(child.iin)
+            disability = record.disability if record else None
+            if disability and (disability.until is None or disability.until >= self.today):
+                found.append((child, disability))
+        return found
+
+    @cached_property
+    def children_with_disability_in_force(self) -> list[Child]:
+        return [child for child, _ in self._child_disabilities]
 
     @cached_property
     def unemployment_registered(self) -> bool:
@@ -209,6 +235,11 @@ class RegistryFacts:
     @cached_property
     def semipalatinsk(self) -> bool:
         return bool(self.person.semipalatinsk)
+
+    @cached_property
+    def work_injury_recorded(self) -> bool:
+        """Harm to health at work by an employer liquidated through bankruptcy is on record."""
+        return self.person.work_injury is not None
 
     @cached_property
     def work_injury(self) -> bool:
@@ -269,6 +300,16 @@ class RegistryFacts:
                 _date(self._marriage.registered_on), self._marriage.registered_on.isoformat()),
         ]
 
+    def _rows_breadwinner(self) -> list[Row]:
+        rows = []
+        for marriage in self.person.marriages:
+            spouse = self.registries.person(marriage.spouse_iin)
+            if spouse is None or spouse.deceased_on is None:
+                continue
+            rows.append(Row("breadwinner", gettext("Breadwinner"), spouse.name(self.language).full, spouse.iin))
+            rows.append(Row("breadwinnerDiedOn", gettext("Date of death"), _date(spouse.deceased_on), spouse.deceased_on.isoformat()))
+        return rows or [Row("breadwinner", gettext("Breadwinner"), gettext("No death recorded"), "")]
+
     def _rows_children(self) -> list[Row]:
         if not self.children:
             return [Row("children", gettext("Children"), gettext("No children under 18"), "0")]
@@ -277,6 +318,23 @@ class RegistryFacts:
             how = gettext("adopted") if child.adoption else gettext("under guardianship") if child.guardianship else ""
             text = gettext("%(name)s, born %(date)s", name=child.name, date=_date(child.birth_date))
             rows.append(Row("child", gettext("Child"), f"{text} ({how})" if how else text, child.iin))
+        return rows
+
+    def _rows_children_disability(self) -> list[Row]:
+        if not self._child_disabilities:
+            return [Row("childDisability", gettext("Children with a disability"), gettext("None recorded"), "")]
+        rows = []
+        for child, disability in self._child_disabilities:
+            group = str(DISABILITY_GROUPS.get(disability.group, disability.group))
+            if disability.until:
+                text = gettext("%(group)s, from %(start)s until %(end)s", group=group,
+                               start=_date(disability.established_on), end=_date(disability.until))
+            else:
+                text = gettext("%(group)s, from %(start)s, without a time limit", group=group,
+                               start=_date(disability.established_on))
+            until = disability.until.isoformat() if disability.until else ""
+            rows.append(Row("childDisability", child.name, text,
+                            f"{child.iin}|{disability.group}|{disability.established_on.isoformat()}|{until}"))
         return rows
 
     def _rows_unemployment(self) -> list[Row]:
