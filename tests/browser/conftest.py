@@ -66,6 +66,8 @@ def page_at(browser):
             lambda message: message.type == "error" and page.console_errors.append(message.text),
         )
         page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+        # Which URL failed: Chromium's console message does not say.
+        page.on("response", lambda r: r.status >= 400 and page.console_errors.append(f"{r.status} {r.url}"))
         return page
 
     yield open_page

@@ -70,3 +70,14 @@ def evaluate(condition: Mapping | None, answer: Callable[[str], Any], fact: Call
     if not comparisons:
         return bool(value)
     return all(COMPARISONS[op](value, expected) for op, expected in comparisons)
+
+
+def names(condition: Mapping | None, kind: str) -> set[str]:
+    """The facts (kind 'fact') or answers (kind 'answer') a condition refers to."""
+    if not condition:
+        return set()
+    found = {condition[kind]} if kind in condition else set()
+    for key in ("all", "any"):
+        for part in condition.get(key, ()):
+            found |= names(part, kind)
+    return found | names(condition.get("not"), kind)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from webapp.services.conditions import check_syntax, evaluate
+from webapp.services.conditions import check_syntax, evaluate, names
+from webapp.services.facts import FACT_GROUPS, RegistryFacts
 from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
 
 CONFIRM_FIELD = "confirmed"
@@ -171,4 +172,21 @@ def load_wizard(data: dict, where: str) -> Wizard:
     for raw in data.get("eligibility", ()):
         check_syntax(raw["when"], f"{where}: rule {raw.get('id')}")
         rules.append(EligibilityRule(id=raw["id"], when=raw["when"], reason=raw["reason"]))
+    _check_references(steps, rules, where)
     return Wizard(steps=tuple(steps), eligibility=tuple(rules))
+
+
+def _check_references(steps: list[Step], rules: list[EligibilityRule], where: str) -> None:
+    """Every fact, fact group and answer a definition names must exist."""
+    conditions = [s.when for s in steps] + [r.when for r in rules]
+    fields = {f.id for s in steps for f in s.fields}
+    facts = set().union(*(names(c, "fact") for c in conditions))
+    facts |= {f.options_from for s in steps for f in s.fields if f.options_from}
+    unknown_facts = {f for f in facts if f.startswith("_") or not hasattr(RegistryFacts, f)}
+    unknown_groups = {g for s in steps for g in s.facts if g not in FACT_GROUPS}
+    unknown_answers = set().union(*(names(c, "answer") for c in conditions)) - fields
+    if unknown_facts or unknown_groups or unknown_answers:
+        raise ValueError(
+            f"{where}: unknown facts {sorted(unknown_facts)}, fact groups {sorted(unknown_groups)}, "
+            f"answers {sorted(unknown_answers)}"
+        )

@@ -1,0 +1,71 @@
+"""Loading wizards from definitions, and how conditions decide what shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from webapp.services.conditions import evaluate
+from webapp.services.wizard import Progress, load_wizard
+
+
+def wizard(steps, eligibility=()):
+    return load_wizard({"steps": steps, "eligibility": list(eligibility)}, "test")
+
+
+def question(step_id, field_type="text", **field):
+    return {"id": step_id, "fields": [{"id": step_id, "type": field_type, "label": "Q", **field}]}
+
+
+@pytest.mark.parametrize("steps,message", [
+    ([question("a", "colour")], "unknown or not allowed"),
+    ([question("check")], "step ids"),
+    ([question("a"), question("a")], "used twice"),
+    ([{"id": "a", "kind": "confirm"}], "needs facts"),
+    ([{"id": "a", "kind": "confirm", "facts": ["horoscope"]}], "fact groups ['horoscope']"),
+    ([{**question("a"), "when": {"fact": "shoe_size"}}], "unknown facts ['shoe_size']"),
+    ([{**question("a"), "when": {"answer": "nowhere"}}], "answers ['nowhere']"),
+    ([{**question("a"), "when": {"fact": "age", "bigger": 3}}], "unknown condition keys"),
+    ([question("a", "choice")], "needs options"),
+    ([question("a", "group", fields=[{"id": "f", "type": "file", "label": "F"}])], "not allowed"),
+])
+def test_a_broken_definition_fails_when_loaded(steps, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        wizard(steps)
+
+
+def test_conditions_are_true_false_or_unknown():
+    answers = {"risk": "job-loss"}
+    facts = {"age": 40, "married": True, "since": dt.date(2010, 1, 1)}
+    check = lambda c: evaluate(c, answers.get, facts.get)  # noqa: E731
+    assert check({"answer": "risk", "equals": "job-loss"}) is True
+    assert check({"answer": "risk", "in": ["disability"]}) is False
+    assert check({"answer": "later"}) is None
+    assert check({"all": [{"fact": "married"}, {"answer": "later"}]}) is None
+    assert check({"all": [{"fact": "age", "at_least": 63}, {"answer": "later"}]}) is False
+    assert check({"any": [{"fact": "married"}, {"answer": "later"}]}) is True
+    assert check({"not": {"answer": "later"}}) is None
+    assert check({"fact": "since", "on_or_after": "2008-06-01"}) is True
+
+
+def test_steps_shown_and_the_first_unanswered_follow_the_answers():
+    w = wizard(
+        [question("risk", "choice", options=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]),
+         {**question("detail"), "when": {"answer": "risk", "equals": "b"}},
+         question("last")],
+        [{"id": "not-a", "when": {"not": {"answer": "risk", "equals": "a"}}, "reason": "No A online"}],
+    )
+    progress = Progress(w, {}, lambda name: None)
+    assert [s.id for s in progress.visible] == ["risk", "last"]
+    assert progress.first_unanswered().id == "risk"
+    assert not progress.may_open(w.step("last"))
+    assert progress.failed_rules() == []
+    chose_b = Progress(w, {"risk": "b"}, lambda name: None)
+    assert [s.id for s in chose_b.visible] == ["risk", "detail", "last"]
+    assert chose_b.position(w.step("detail")) == (2, 3)
+    assert chose_b.first_unanswered().id == "detail"
+    chose_a = Progress(w, {"risk": "a", "detail": "stale", "last": "x"}, lambda name: None)
+    assert [r.id for r in chose_a.failed_rules()] == ["not-a"]
+    # An answer to a step no longer shown is not part of the application.
+    assert chose_a.relevant_answers() == {"risk": "a", "last": "x"}
