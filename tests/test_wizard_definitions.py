@@ -69,3 +69,13 @@ def test_steps_shown_and_the_first_unanswered_follow_the_answers():
     assert [r.id for r in chose_a.failed_rules()] == ["not-a"]
     # An answer to a step no longer shown is not part of the application.
     assert chose_a.relevant_answers() == {"risk": "a", "last": "x"}
+
+
+def test_an_answer_left_on_a_hidden_step_decides_nothing():
+    w = wizard(
+        [question("risk", "choice", options=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]),
+         {**question("detail"), "when": {"answer": "risk", "equals": "b"}}],
+        [{"id": "not-bad", "when": {"not": {"answer": "detail", "equals": "bad"}}, "reason": "Bad detail"}],
+    )
+    assert [r.id for r in Progress(w, {"risk": "b", "detail": "bad"}, lambda n: None).failed_rules()] == ["not-bad"]
+    assert Progress(w, {"risk": "a", "detail": "bad"}, lambda n: None).failed_rules() == []

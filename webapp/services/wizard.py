@@ -67,13 +67,18 @@ class Progress:
     visible: list[Step] = field(init=False)
 
     def __post_init__(self):
-        self.visible = [s for s in self.wizard.steps if self._shows(s)]
+        # Walk the steps in order: a step's condition sees only the answers of
+        # steps shown before it, so an answer left on a step that is no longer
+        # shown (after a changed choice) decides nothing.
+        self.visible = []
+        self._live: set[str] = set()
+        for step in self.wizard.steps:
+            if evaluate(step.when, self._answer, self.fact) is True:
+                self.visible.append(step)
+                self._live |= {f.id for f in step.fields}
 
     def _answer(self, name: str) -> Any:
-        return self.answers.get(name)
-
-    def _shows(self, step: Step) -> bool:
-        return evaluate(step.when, self._answer, self.fact) is True
+        return self.answers.get(name) if name in self._live else None
 
     def answered(self, step: Step) -> bool:
         if step.kind == "confirm":
