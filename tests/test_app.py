@@ -13,7 +13,7 @@ def production_env(tmp_path, **changes):
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     env = {
         "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": f"postgresql+psycopg://127.0.0.1:5432/test",
+        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:5432/test",
         "TRUSTED_CA_BUNDLE": str(bundle),
         "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
     }

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from webapp.clock import now
 from webapp.extensions import db
@@ -56,7 +57,12 @@ def start(iin: str, slug: str) -> ApplicationDraft:
         iin=iin, service_slug=slug, answers={}, created_at=moment, updated_at=moment, expires_at=moment + lifetime()
     )
     db.session.add(draft)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second click of Start raced the first: one draft is enough.
+        db.session.rollback()
+        return db.session.scalar(db.select(ApplicationDraft).filter_by(iin=iin, service_slug=slug))
     return draft
 
 
