@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conftest import log_in
+from tests.conftest import log_in
 from webapp.services.fields import Field
 
 JOURNEYS = Path(__file__).parent / "journeys"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from journeys import JOURNEYS, load, walk
+from tests.journeys import JOURNEYS, load, walk
 from webapp.services import catalogue
 
 SLUGS = sorted(p.stem for p in JOURNEYS.glob("*.yaml"))

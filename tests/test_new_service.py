@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import PageCheckingClient
-from journeys import walk
+from tests.conftest import PageCheckingClient
+from tests.journeys import walk
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.services import DEFINITIONS, catalogue

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 
 
-from conftest import log_in
-from journeys import token
+from tests.conftest import log_in
+from tests.journeys import token
 from webapp.extensions import db
 from webapp.models import ApplicationDraft
 
