@@ -20,6 +20,7 @@ def question(step_id, field_type="text", **field):
 
 @pytest.mark.parametrize("steps,message", [
     ([question("a", "colour")], "unknown or not allowed"),
+    ([{**question("a"), "hnit": "typo"}], "unknown keys"),
     ([question("check")], "step ids"),
     ([question("a"), question("a")], "used twice"),
     ([{"id": "a", "kind": "confirm"}], "needs facts"),

@@ -30,8 +30,8 @@ def drafts():
     citizen = current_citizen()
     moment = now()
     saved = [
-        {"draft": d, "service": find(d.service_slug), "expiring": d.expires_within(application_drafts.warning_period(), moment)}
+        {"draft": d, "service": service, "expiring": d.expires_within(application_drafts.warning_period(), moment)}
         for d in application_drafts.of_citizen(citizen.iin)
-        if find(d.service_slug) is not None
+        if (service := find(d.service_slug)) is not None
     ]
     return render_template("account/drafts.html", saved=saved, lifetime_days=application_drafts.lifetime().days)

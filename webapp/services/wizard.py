@@ -17,6 +17,7 @@ from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
 
 CONFIRM_FIELD = "confirmed"
 # Step ids share the URL space with the wizard's own pages.
+STEP_KEYS = {"id", "kind", "title", "description", "facts", "when", "fields"}
 RESERVED_STEP_IDS = {"start", "check", "not-eligible", "application.xml"}
 
 
@@ -29,7 +30,6 @@ class Step:
     fields: tuple[Field, ...] = ()
     kind: str = "question"  # or "confirm": registry facts shown for confirmation
     facts: tuple[str, ...] = ()
-    hint: str = ""
     description: str = ""
     when: dict | None = None
 
@@ -146,6 +146,8 @@ def load_wizard(data: dict, where: str) -> Wizard:
     seen_fields: set[str] = set()
     for raw in data["steps"]:
         step_where = f"{where}: step {raw.get('id')}"
+        if set(raw) - STEP_KEYS:
+            raise ValueError(f"{step_where}: unknown keys {sorted(set(raw) - STEP_KEYS)}")
         if raw.get("when"):
             check_syntax(raw["when"], step_where)
         fields = tuple(_field(f, f"{step_where}.{f.get('id')}") for f in raw.get("fields", ()))
@@ -165,7 +167,6 @@ def load_wizard(data: dict, where: str) -> Wizard:
                 fields=fields,
                 kind=kind,
                 facts=tuple(raw.get("facts", ())),
-                hint=raw.get("hint", ""),
                 description=raw.get("description", ""),
                 when=raw.get("when"),
             )
