@@ -24,8 +24,6 @@ from webapp.services.facts import FACT_GROUPS, RegistryFacts
 from webapp.services.fields import Context, Field, FieldError, FileAnswer, GroupErrors
 from webapp.services.wizard import CONFIRM_FIELD, Progress, Step
 
-# What to say when a field is left blank, by type.
-BLANK = {"choice": "choose", "yesno": "choose", "file": "file_missing", "date": "date_missing"}
 CONFIRM_CHOICES = (("yes", _l("Yes, it is correct")), ("no", _l("No, something is wrong")))
 
 
@@ -150,7 +148,7 @@ class ApplicationInProgress:
                     if f.type == "file":
                         uploads[f.id] = FileAnswer()
                 else:
-                    errors.append((anchor(f), FieldError(BLANK.get(f.type, "required")).message(f.error_title, f.errors)))
+                    errors.append((anchor(f), f.blank_error.message(f.error_title, f.errors)))
                 continue
             try:
                 value = f.check(raw, self.context)

@@ -215,6 +215,11 @@ class Field:
     width: str = ""
 
     @property
+    def blank_error(self) -> FieldError:
+        """What to say when the field is left blank, in its type's words."""
+        return FieldError(BLANK_ERRORS.get(self.type, "required"))
+
+    @property
     def error_title(self) -> str:
         return gettext(self.title or self.label)
 
@@ -347,7 +352,7 @@ class Field:
                                 number=n + 1, field=part.error_title)
                 if part.is_blank(item.get(part.id)):
                     if not part.optional:
-                        errors.append((anchor, FieldError("required").message(label, part.errors)))
+                        errors.append((anchor, part.blank_error.message(label, part.errors)))
                     continue
                 try:
                     answers[part.id] = part.check(item.get(part.id), context)
@@ -373,5 +378,7 @@ def sanitise_filename(name: str) -> str:
     return name.strip(" .")[:120] or "file"
 
 
+# Left blank, a choice asks to choose, a file to upload, a date for all its parts.
+BLANK_ERRORS = {"choice": "choose", "yesno": "choose", "file": "file_missing", "date": "date_missing"}
 FIELD_TYPES = {"text", "number", "money", "date", "iin", "iban", "phone", "choice", "yesno", "file", "group"}
 GROUP_PART_TYPES = FIELD_TYPES - {"file", "group"}
