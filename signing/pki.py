@@ -7,7 +7,7 @@ opens it again and answers CRL and OCSP requests in-process (the portal serves
 them under its sandbox URLs).
 
 Certificates copy the genuine NCA test certificates (see
-/work/shared/nca-test-pki): subject attributes in the same order and string
+tests/data/nca-test-pki): subject attributes in the same order and string
 types, the same key usages, role OIDs inside the extended key usage, the same
 policies, serial numbers derived from the key identifier, PKCS#12 files that
 hold only the holder's own certificate (no chain) with the key id as friendly

@@ -30,7 +30,7 @@ from signing.ncalayer import AgentOptions, NCALayerProtocol
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO / "node_modules" / "ncalayer-js-client" / "test" / "test-data.json"
-NCA_TEST_PKI = Path("/work/shared/nca-test-pki")
+NCA_TEST_PKI = Path(__file__).resolve().parents[1] / "data" / "nca-test-pki"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 
 CITIZEN = "900517401370"  # the first holder: the default citizen, with broken keys too

@@ -25,7 +25,7 @@ from signing.pki import (
     create,
 )
 
-GENUINE = Path("/work/shared/nca-test-pki")
+GENUINE = Path(__file__).resolve().parents[1] / "data" / "nca-test-pki"
 NOW = datetime.now(UTC).replace(microsecond=0)
 CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович")  # shaped exactly like fl_rsa_sign.p12
 MOTHER = Holder("900517401370", "Әлиева", "Айгүл", email="aigul@example.kz")

@@ -1,0 +1,37 @@
+"""The signing benchmark runs end to end and reports what it promises (timings are never asserted)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # bench/ is not an installed package
+    sys.path.insert(0, str(REPO))
+
+from bench import signing_bench  # noqa: E402
+
+
+def test_a_tiny_run_reports_every_operation_and_both_ratios(tmp_path, capsys):
+    out = tmp_path / "report" / "bench.json"
+
+    assert signing_bench.main(["--seconds", "0.05", "--rounds", "2", "--warmup", "0.02", "--json", str(out)]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["operations"]) == {"bare_signxml_verify", "portal_verify", "raw_rsa_sign", "portal_sign"}
+    for stats in report["operations"].values():
+        assert stats["iterations"] >= 1
+        assert {"mean_us", "p50_us", "p99_us"} <= set(stats)
+    assert set(report["ratios"]) == {"portal_verify / bare_signxml_verify", "portal_sign / raw_rsa_sign"}
+    for ratio in report["ratios"].values():
+        assert ratio["result"] in ("PASS", "MISS")
+        assert ratio["value"] > 0
+    assert {"cpu_count", "python", "cryptography", "signxml", "lxml"} <= set(report["machine"])
+    assert report["setup"]["pki_seconds"] > 0
+
+    printed = capsys.readouterr().out
+    for name in report["operations"]:
+        assert name in printed
+    for name in report["ratios"]:
+        assert name in printed
