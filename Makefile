@@ -6,12 +6,17 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
 
-.PHONY: run test install vendor translations db chromium translate-extract translate-update translate-compile clean
+.PHONY: run agent test install vendor translations db chromium xmlsec1 translate-extract translate-update translate-compile clean
 
 run: install db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install chromium
+# The sandbox signing agent: NCALayer's protocol on ws://127.0.0.1:13579,
+# signing with the sandbox test citizens' keys (run beside `make run`).
+agent: install db
+	$(BIN)/python -m signing.agent $(AGENT_ARGS)
+
+test: install chromium xmlsec1
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(BIN)/.installed vendor translations
@@ -22,14 +27,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# htmx (and later the NCALayer client) come from the npm registry, pinned by
+# htmx and the NCALayer client come from the npm registry, pinned by
 # package-lock.json, and are copied into static/vendor/ (not committed).
-vendor: static/vendor/htmx.min.js
+vendor: static/vendor/htmx.min.js static/vendor/ncalayer-client.js
 
-static/vendor/htmx.min.js: package.json package-lock.json
+static/vendor/htmx.min.js static/vendor/ncalayer-client.js &: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/ncalayer-js-client/ncalayer-client.js static/vendor/ncalayer-client.js
 
 translations: translate-compile
 
@@ -45,10 +51,15 @@ translate-compile: $(BIN)/.installed
 db: install
 	$(FLASK) db upgrade
 	$(FLASK) sandbox load
+	$(FLASK) sandbox pki --if-missing
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The tests check that what the portal signs verifies with xmlsec1 too.
+xmlsec1:
+	@command -v xmlsec1 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1; }
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance

@@ -16,6 +16,8 @@ from webapp import create_app
 from webapp.config import REPO_ROOT, TestConfig
 
 SANDBOX_PASSWORD = "Sandbox1!"
+# Public test material of the national CA (see its README), kept in the repo.
+NATIONAL_TEST_PKI = REPO_ROOT / "tests" / "data" / "nca-test-pki"
 # Test citizens, named for what they are in the sandbox data.
 MOTHER_WITH_BABY = "900517401370"
 CITIZEN_WITHOUT_PHONE = "831219453975"
@@ -98,16 +100,23 @@ def app(tmp_path_factory):
     """One portal for the whole run, on a database built by the migrations."""
     from flask_migrate import upgrade
 
-    from webapp.sandbox import load_test_citizens
+    from webapp.sandbox import load_test_citizens, pki
 
+    pki_dir = tmp_path_factory.mktemp("pki")
     application = create_app(
         TestConfig,
         {
             "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
             "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
+            # The sandbox CA made for this run, and the national TEST CA.
+            "SANDBOX_PKI_DIR": str(pki_dir),
+            "TRUSTED_CA_BUNDLE": os.pathsep.join(
+                [str(pki_dir / "ca-bundle.pem"), str(NATIONAL_TEST_PKI / "nca_rsa_test.crt")]
+            ),
         },
     )
     application.test_client_class = PageCheckingClient
+    pki.create(application)
     with application.app_context():
         upgrade(directory=str(REPO_ROOT / "migrations"))
         load_test_citizens()
@@ -128,6 +137,8 @@ def _fresh_state(request):
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))
         db.session.execute(db.text("DELETE FROM attachments"))
+        db.session.execute(db.text("DELETE FROM applications"))
+        db.session.execute(db.text("DELETE FROM used_login_challenges"))
         db.session.execute(db.text("DELETE FROM application_drafts"))
         db.session.commit()
         load_test_citizens()

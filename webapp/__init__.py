@@ -54,15 +54,16 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     rendering.init_app(app)
     translate.init_app(app)
 
-    from webapp import account, auth, catalogue, errors, home
+    from webapp import account, auth, catalogue, errors, history, home, signatures
     from webapp.applications import routes as applications
 
     app.jinja_env.globals["current_citizen"] = auth.current_citizen
 
-    for module in (home, catalogue, applications, auth, account):
+    for module in (home, catalogue, applications, auth, account, history):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
+    signatures.init_app(app)
     if app.config["SANDBOX"]:
         from webapp import sandbox
 

@@ -66,6 +66,20 @@ class Config:
     # A day to use as "today" for registry facts (ISO date), instead of the clock.
     FIXED_TODAY: str | None = None
 
+    # Working days: decree transfers the `holidays` package does not know yet.
+    EXTRA_DAYS_OFF: tuple[str, ...] = ()
+    EXTRA_WORKING_DAYS: tuple[str, ...] = ()
+
+    # EDS: where the browser finds NCALayer, and what the portal trusts.
+    NCALAYER_URL = "wss://127.0.0.1:13579"
+    # Revocation: tried in this order; the first trustworthy answer counts.
+    REVOCATION_METHODS: tuple[str, ...] = ("ocsp", "crl")
+    OCSP_URL: str | None = None  # None: the address in each certificate
+    CRL_URLS: tuple[str, ...] = ()  # empty: the addresses in each certificate
+    REVOCATION_CACHE_SECONDS = 300
+    # A signed login challenge is good for this long.
+    EDS_LOGIN_CHALLENGE_SECONDS = 300
+
 
 class SandboxConfig(Config):
     """The embedded default: SQLite under instance/, sandbox features on."""
@@ -82,6 +96,12 @@ class SandboxConfig(Config):
     TEMPLATES_AUTO_RELOAD = True
     # The sandbox data describe late 2026 (a baby born in February 2026 is under one).
     FIXED_TODAY = os.environ.get("QYZMET_TODAY")
+    # The sandbox CA made by `flask sandbox pki`; the sandbox agent speaks plain ws.
+    SANDBOX_PKI_DIR = os.environ.get("SANDBOX_PKI_DIR", str(REPO_ROOT / "instance" / "pki"))
+    # Written into the sandbox certificates as their CRL and OCSP addresses.
+    SANDBOX_PKI_URL = os.environ.get("SANDBOX_PKI_URL", "http://127.0.0.1:5000/sandbox/pki")
+    TRUSTED_CA_BUNDLE = None  # None in the sandbox: the sandbox CA's bundle
+    NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
 
 
 class TestConfig(SandboxConfig):
@@ -92,6 +112,9 @@ class TestConfig(SandboxConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     FIXED_TODAY = "2026-11-23"
+    # Set by the test fixtures: a sandbox CA made for the run, plus the
+    # national TEST CA (../shared/nca-test-pki/nca_rsa_test.crt).
+    SANDBOX_PKI_DIR = None
 
 
 class ProductionConfig(Config):
@@ -119,6 +142,12 @@ class ProductionConfig(Config):
             "TRUSTED_CA_BUNDLE": environ["TRUSTED_CA_BUNDLE"],
             "STATE_REGISTRIES": environ["STATE_REGISTRIES"],
             "REDIS_URL": environ.get("REDIS_URL"),
+            "NCALAYER_URL": environ.get("NCALAYER_URL", Config.NCALAYER_URL),
+            "OCSP_URL": environ.get("OCSP_URL") or None,
+            "CRL_URLS": tuple(environ.get("CRL_URLS", "").split()),
+            "REVOCATION_METHODS": tuple(environ.get("REVOCATION_METHODS", "ocsp crl").split()),
+            "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
+            "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
         }
 
 

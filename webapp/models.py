@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -96,6 +96,8 @@ class Attachment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_drafts.id", ondelete="CASCADE"), index=True)
+    # Set when the draft is sent: the file then belongs to the application.
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
     field: Mapped[str] = mapped_column(String(80))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(120))
@@ -105,6 +107,50 @@ class Attachment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     draft: Mapped[ApplicationDraft | None] = relationship(back_populates="attachments")
+    application: Mapped["Application | None"] = relationship(back_populates="attachments")
+
+
+class Application(db.Model):
+    """A signed application handed to the service provider, with its proof of signing."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The registration number the citizen quotes; given once the row exists.
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    iin: Mapped[str] = mapped_column(String(12), index=True)
+    service_slug: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(2))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The nonce of the issued document: one application per signed document.
+    document_nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signed_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_with: Mapped[str] = mapped_column(String(8))  # "eds" or "sms"
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_serial: Mapped[str] = mapped_column(String(64))
+    signer_issuer: Mapped[str] = mapped_column(String(300))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The revocation answer the verdict relied on, kept as evidence.
+    revocation_method: Mapped[str | None] = mapped_column(String(8))
+    revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(32), default="sent")
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="application", order_by="Attachment.id")
+
+
+class UsedLoginChallenge(db.Model):
+    """A signed login challenge already used: each logs in once."""
+
+    __tablename__ = "used_login_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

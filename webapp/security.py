@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, Response, g, session
 
-# NCALayer listens on the citizen's own machine; the signing pages talk to it.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self' wss://127.0.0.1:13579 ws://127.0.0.1:13579",
-        "form-action 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
+
+@lru_cache(maxsize=4)
+def content_security_policy(ncalayer_url: str) -> str:
+    """No inline script, no eval; scripts may talk only to us and to NCALayer,
+    which listens on the citizen's own machine."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            f"connect-src 'self' {ncalayer_url}",
+            "form-action 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
@@ -40,6 +46,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(app.config["NCALAYER_URL"]))
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if not app.config["SANDBOX"]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
 
-from webapp.applications import drafts
+from webapp.applications import drafts, submission
 from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
 from webapp.i18n import current_language
 from webapp.rendering import render_page
 from webapp.services import find
+from webapp.signatures import Purpose, Refused, refusal_message
 
 bp = Blueprint("applications", __name__, url_prefix="/<lang_code>/services/<slug>/apply")
 
@@ -140,6 +141,10 @@ def check(slug: str):
     where = application.where_to_go()
     if where != "check":
         return _go(slug, where)
+    return _check_page(application)
+
+
+def _check_page(application: ApplicationInProgress, error: str | None = None):
     last = application.progress.visible[-1]
     return render_page(
         "applications/check.html",
@@ -147,8 +152,36 @@ def check(slug: str):
         application=application,
         service=application.passport,
         sections=application.summary(),
-        back=url_for("applications.step", slug=slug, step_id=last.id),
+        back=url_for("applications.step", slug=application.passport.slug, step_id=last.id),
+        errors=[{"text": error, "href": "#sign-with-eds"}] if error else [],
+        has_errors=bool(error),
     )
+
+
+@bp.route("/sign/eds", methods=["POST"])
+@login_required
+def sign_with_eds(slug: str):
+    """Receive the application signed by NCALayer, verify it and send it."""
+    _service(slug)
+    citizen = current_citizen()
+    signed_xml = request.form.get("signed_xml", "").encode("utf-8")
+    application = _in_progress(slug)
+    if application is None:
+        # Sent already (a second click, a retried request): show what was sent.
+        sent = submission.already_sent(citizen.iin, signed_xml)
+        if sent is not None:
+            return redirect(url_for("history.sent", number=sent.number))
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
+    if not signed_xml.strip():
+        return _check_page(application, refusal_message("not_signed"))
+    try:
+        sent = submission.send(application, signed_xml)
+    except Refused as refusal:
+        current_app.logger.info("EDS signature refused: %s (%s)", refusal.reason, refusal.detail)
+        return _check_page(application, refusal_message(refusal.reason, Purpose.SIGN))
+    return redirect(url_for("history.sent", number=sent.number))
 
 
 @bp.route("/application.xml")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp.auth import bp, current_citizen, log_in, log_out, safe_next
+from webapp.auth import bp, current_citizen, eds, log_in, log_out, safe_next
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db, limiter
 from webapp.models import CitizenAccount, utcnow
+from webapp.signatures import Purpose, Refused, refusal_message
 
 
 def _failed(response) -> bool:
@@ -47,7 +48,38 @@ def login():
             return redirect(next_url or url_for("account.index"))
         form.password.errors.append(_("The IIN or password is wrong. Check them and try again."))
     form.password.data = ""
-    return render_template("auth/login.html", form=form, next_url=next_url)
+    return _login_page(form, next_url)
+
+
+def _login_page(form: LoginForm, next_url: str | None, eds_error: str | None = None):
+    return render_template(
+        "auth/login.html", form=form, next_url=next_url, challenge=eds.new_challenge(), eds_error=eds_error
+    )
+
+
+@bp.route("/login/eds/challenge.xml")
+def eds_challenge():
+    """The one-time document a citizen signs with their authentication key to log in."""
+    try:
+        body = eds.challenge_document(request.args.get("token", ""))
+    except Refused:
+        return Response(status=404)
+    return Response(body, mimetype="application/xml", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/login/eds", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], deduct_when=_failed)
+def login_with_eds():
+    """Log in with the signed challenge: the session belongs to the certificate's IIN."""
+    next_url = safe_next(request.form.get("next"))
+    try:
+        iin = eds.log_in_with(request.form.get("challenge", ""), request.form.get("signed_xml", "").encode("utf-8"))
+    except Refused as refusal:
+        current_app.logger.info("EDS login refused: %s (%s)", refusal.reason, refusal.detail)
+        return _login_page(LoginForm(formdata=None), next_url, refusal_message(refusal.reason, Purpose.LOG_IN))
+    log_in(iin)
+    flash(_("You are logged in."), "success")
+    return redirect(next_url or url_for("account.index"))
 
 
 @bp.route("/logout", methods=["POST"])

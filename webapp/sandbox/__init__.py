@@ -28,8 +28,10 @@ def citizens_redirect():
 
 @bp.route("/<lang_code>/sandbox/citizens")
 def citizens():
-    """Every test citizen with password, phone and what they are good for testing."""
-    return render_template("sandbox/citizens.html", citizens=_registries().test_citizens())
+    """Every test citizen with password, phone, EDS keys and what they are good for testing."""
+    return render_template(
+        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER
+    )
 
 
 @bp.route("/sandbox/citizens.json")
@@ -45,6 +47,10 @@ def citizens_json():
                 "birth_date": person.birth_date.isoformat(),
                 "sex": person.sex,
                 "good_for": list(person.good_for),
+                "eds_keys": {
+                    kind: url_for("sandbox.key_file", holder_id=person.iin, kind=kind, variant="normal", _external=True)
+                    for kind in ("auth", "sign")
+                },
             }
             for person, password, phone in _registries().test_citizens()
         ]
@@ -91,3 +97,17 @@ def init_app(app: Flask) -> None:
     def load():
         """Load (or reset) the test citizens' accounts and phones."""
         click.echo(f"Loaded {load_test_citizens()} test citizens.")
+
+    @sandbox_cli.command("pki")
+    @click.option("--if-missing", is_flag=True, help="Keep the sandbox CA when it already exists.")
+    def make_pki(if_missing: bool):
+        """Make the sandbox CA and every test citizen's EDS keys."""
+        directory = pki.pki_dir(app)
+        if if_missing and (directory / "index.json").is_file():
+            click.echo(f"The sandbox CA is in {directory}.")
+            return
+        pki.create(app)
+        click.echo(f"Made the sandbox CA and the test citizens' keys in {directory}.")
+
+
+from webapp.sandbox import pki  # noqa: E402  (its routes join the sandbox blueprint)

@@ -1,0 +1,110 @@
+"""Sending a signed application: verify, store with its proof, hand over once.
+
+A failure before the commit leaves the draft as it was; the same signed
+document sent twice (a double click, a retried request) gives one
+application, because the document's nonce is unique among applications.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy.exc import IntegrityError
+
+from signing.verify import Purpose, Refused, Verdict
+from webapp.applications import drafts
+from webapp.applications.filling import ApplicationInProgress
+from webapp.clock import now, today
+from webapp.extensions import db
+from webapp.models import Application, Attachment
+from webapp.signatures import verify_citizen
+from webapp.working_days import calendar
+
+
+def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
+    """Verify the citizen's EDS signature over the issued document and store the application."""
+    issued = application.document().to_xml()
+    verdict = verify_citizen(signed_xml, issued=issued, purpose=Purpose.SIGN, iin=application.person.iin)
+    draft = application.draft
+    record = Application(
+        iin=application.person.iin,
+        service_slug=application.passport.slug,
+        language=application.language,
+        answers=application.progress.relevant_answers(),
+        document_nonce=draft.document_nonce,
+        document=verdict.document,
+        document_sha256=hashlib.sha256(verdict.document).hexdigest(),
+        signed_xml=signed_xml,
+        signed_with="eds",
+        submitted_at=now(),
+        due_on=due_date(application.passport.term),
+        status="sent",
+        **_signer_columns(verdict),
+    )
+    try:
+        db.session.add(record)
+        db.session.flush()
+        record.number = registration_number(record)
+        # The files now belong to the application, so deleting the draft keeps them.
+        db.session.execute(
+            db.update(Attachment).where(Attachment.draft_id == draft.id).values(application_id=record.id, draft_id=None)
+        )
+        db.session.expire(draft, ["attachments"])
+        db.session.delete(draft)
+        db.session.commit()
+    except IntegrityError:
+        # The same document was sent a moment ago by another request.
+        db.session.rollback()
+        existing = db.session.scalar(db.select(Application).filter_by(document_nonce=draft.document_nonce))
+        if existing is None or existing.iin != application.person.iin:
+            raise
+        return existing
+    except Exception:
+        db.session.rollback()
+        raise
+    return record
+
+
+def already_sent(iin: str, signed_xml: bytes) -> Application | None:
+    """The application this signed document already made, when the draft is gone.
+
+    The signature must still be the citizen's own and valid; the stored
+    document must be exactly what was signed.
+    """
+    try:
+        verdict = verify_citizen(signed_xml, issued=None, purpose=Purpose.SIGN, iin=iin)
+    except Refused:
+        return None
+    if verdict.nonce is None:
+        return None
+    found = db.session.scalar(db.select(Application).filter_by(document_nonce=verdict.nonce, iin=iin))
+    if found is None or found.document != verdict.document:
+        return None
+    return found
+
+
+def due_date(term) -> dt.date:
+    """When the decision is due: working days from today, or today for a service done in minutes."""
+    if term.portal_minutes:
+        return today()
+    return calendar().add(today(), term.working_days)
+
+
+def registration_number(record: Application) -> str:
+    """The number the citizen quotes: the year and the application's sequence."""
+    return f"{record.submitted_at:%Y}-{record.id:07d}"
+
+
+def _signer_columns(verdict: Verdict) -> dict:
+    signer = verdict.signer
+    evidence = verdict.revocation
+    return {
+        "signer_name": signer.name,
+        "signer_serial": signer.serial,
+        "signer_issuer": signer.issuer,
+        "signed_at": signer.signed_at,
+        "revocation_method": evidence.method if evidence else None,
+        "revocation_checked_at": evidence.checked_at if evidence else None,
+        "revocation_response": evidence.response if evidence else None,
+    }

@@ -1,0 +1,129 @@
+"""The sandbox CA for testers: make it, hand out test keys, answer CRL and OCSP.
+
+The CA itself is signing.pki; this module wires it to the test citizens,
+to `flask sandbox pki` and to routes that exist only in the sandbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives import serialization
+from flask import Flask, Response, abort, current_app, request, send_file
+
+from signing import pki
+from webapp.extensions import csrf
+from webapp.sandbox import bp
+
+# Organisations with keys in the sandbox: the portal itself (its own
+# signatures) and the service provider's official who signs decisions.
+PORTAL = pki.Holder(
+    iin="800101300016", surname="ПОРТАЛ", given="QYZMET", bin="261140000008",
+    organisation="QYZMET SANDBOX PORTAL", roles=("1.2.398.3.3.4.1.2.1",),
+)
+PROVIDER = pki.Holder(
+    iin="750303400019", surname="ЖАҚСЫБЕКОВА", given="САУЛЕ", patronymic="ЕРЛАНҚЫЗЫ", bin="040340000304",
+    organisation="STATE SOCIAL INSURANCE FUND JSC", roles=("1.2.398.3.3.4.1.2.1",),
+)
+# The citizen with the revoked, expired and not-yet-valid keys.
+SPECIAL_HOLDER = "900517401370"
+
+
+def pki_dir(app: Flask | None = None) -> Path:
+    return Path((app or current_app).config["SANDBOX_PKI_DIR"])
+
+
+def holders(app: Flask) -> list[pki.Holder]:
+    """A key holder for every test citizen, named as the national CA writes names."""
+    result = []
+    for person, _password, _phone in app.extensions["state_registries"].test_citizens():
+        name = person.names.get("ru") or next(iter(person.names.values()))
+        result.append(
+            pki.Holder(
+                iin=person.iin,
+                surname=name.surname.upper(),
+                given=name.given.upper(),
+                patronymic=name.patronymic.upper(),
+            )
+        )
+    return result
+
+
+def create(app: Flask, directory: Path | None = None) -> pki.SandboxPKI:
+    """Make (or remake) the sandbox CA and every test citizen's keys."""
+    return pki.create(
+        directory or pki_dir(app),
+        holders(app),
+        now=dt.datetime.now(dt.timezone.utc),
+        special_holder=SPECIAL_HOLDER,
+        organisations=(PORTAL, PROVIDER),
+        base_url=app.config["SANDBOX_PKI_URL"],
+    )
+
+
+def load() -> pki.SandboxPKI | None:
+    """The sandbox CA, or None when `flask sandbox pki` has not made it yet."""
+    try:
+        return pki.SandboxPKI.load(pki_dir())
+    except FileNotFoundError:
+        return None
+
+
+def sandbox_fetch(app: Flask, fallback):
+    """Answer the sandbox CA's own CRL and OCSP addresses in-process.
+
+    The portal checking its sandbox CA over HTTP would call itself, which a
+    single-threaded server cannot answer; everything else goes to `fallback`.
+    """
+    base = app.config["SANDBOX_PKI_URL"].rstrip("/")
+
+    def fetch(url: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
+        if not url.startswith(base + "/"):
+            return fallback(url, body, content_type)
+        authority = pki.SandboxPKI.load(pki_dir(app))
+        moment = dt.datetime.now(dt.timezone.utc)
+        if url == base + "/ocsp" and body is not None:
+            return authority.ocsp_response(body, moment)
+        if url == base + "/crl":
+            return authority.crl(moment)
+        raise OSError(f"the sandbox CA does not serve {url}")
+
+    return fetch
+
+
+@bp.route("/sandbox/pki/crl")
+def crl():
+    """The sandbox CA's certificate revocation list (DER), fresh each time."""
+    authority = load() or abort(404)
+    return Response(authority.crl(dt.datetime.now(dt.timezone.utc)), mimetype="application/pkix-crl")
+
+
+@bp.route("/sandbox/pki/ocsp", methods=["POST"])
+@csrf.exempt  # OCSP clients post DER, not forms; the answer is public and signed
+def ocsp():
+    """The sandbox CA's OCSP responder."""
+    authority = load() or abort(404)
+    if request.content_length and request.content_length > 10_000:
+        abort(413)
+    answer = authority.ocsp_response(request.get_data(), dt.datetime.now(dt.timezone.utc))
+    return Response(answer, mimetype="application/ocsp-response")
+
+
+@bp.route("/sandbox/pki/<any('ca.crt', 'root.crt'):name>")
+def certificate(name: str):
+    """The sandbox intermediate or root CA certificate (PEM)."""
+    authority = load() or abort(404)
+    cert = authority.intermediate if name == "ca.crt" else authority.root
+    return Response(cert.public_bytes(serialization.Encoding.PEM), mimetype="application/x-pem-file")
+
+
+@bp.route("/sandbox/pki/keys/<holder_id>/<any('auth', 'sign'):kind>/<any('normal', 'revoked', 'expired', 'not-yet-valid'):variant>.p12")
+def key_file(holder_id: str, kind: str, variant: str):
+    """A test key container (PKCS#12) as the national CA names its files."""
+    authority = load() or abort(404)
+    found = authority.key_file(holder_id, kind=kind, variant=variant) or abort(404)
+    return send_file(
+        found.path, mimetype="application/x-pkcs12", as_attachment=True, download_name=found.download_name
+    )

@@ -1,0 +1,116 @@
+"""The portal's use of signing/: whom it trusts, how it checks revocation,
+and what it tells a citizen whose signature it refuses.
+
+signing/ knows nothing of Flask; this module feeds it the configuration and
+turns its reason codes into translated messages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+from signing.revocation import RevocationChecker, http_fetch
+from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
+from webapp.clock import now
+
+# What the citizen reads for each reason signing.verify gives. A reason
+# missing here falls back to the general message (and a test says none is).
+REFUSAL_MESSAGES = {
+    "malformed": _l("The signed document could not be read. Sign the application again."),
+    "doctype": _l("The signed document contains a document type declaration, which is not allowed. Sign the application again."),
+    "comments": _l("The signed document contains comments or processing instructions, which are not allowed. Sign the application again."),
+    "not_signed": _l("The document is not signed. Sign the application with your EDS."),
+    "signature_location": _l("The signature is not where it should be. Sign the application again with NCALayer."),
+    "algorithm": _l("The document is signed with an algorithm the portal does not accept. Sign it with an RSA key."),
+    "gost": _l("Your key uses the GOST algorithm, which the portal cannot check yet. Sign with an RSA key, or sign with an SMS password instead."),
+    "key_info": _l("The signature does not carry your certificate the way NCALayer does. Sign the application again with NCALayer."),
+    "key_value_mismatch": _l("The key in the signature does not match its certificate. Sign the application again."),
+    "signature_invalid": _l("The signature does not match the document. Sign the application again."),
+    "document_mismatch": _l("The signed document is not the application shown on this page. It may have changed since you signed it. Check your answers and sign again."),
+    "untrusted": _l("Your certificate was not issued by the National Certification Authority. Sign with a key from the National Certification Authority."),
+    "ca_certificate": _l("A certificate authority's certificate cannot sign an application. Choose your own signing key."),
+    "expired": _l("Your certificate has expired. Get a new key from the National Certification Authority, or sign with an SMS password."),
+    "not_yet_valid": _l("Your certificate is not valid yet. Check the date on your computer, or use another key."),
+    "revoked": _l("Your certificate has been revoked. Get a new key from the National Certification Authority, or sign with an SMS password."),
+    "revocation_unavailable": _l("We could not check whether your certificate has been revoked. Try again in a few minutes."),
+    "wrong_key_type": _l("You chose an authentication key (AUTH_RSA256…). To sign an application, choose your signing key (RSA256…)."),
+    "wrong_key_type_login": _l("You chose a signing key (RSA256…). To log in, choose your authentication key (AUTH_RSA256…)."),
+    "not_individual": _l("This key belongs to an organisation's employee. Sign with your personal key."),
+    "not_organisation": _l("This key belongs to an individual, not to an organisation."),
+    "another_person": _l("This key belongs to another person. Sign with your own key."),
+    "signature_structure": _l("The signature is not laid out as NCALayer lays it out. Sign the application again with NCALayer."),
+    "replayed": _l("This signed document has already been used. Sign the application again."),
+    "challenge_expired": _l("The login request has expired. Try again."),
+    "unknown_person": _l("The state database has no record of the person this key belongs to."),
+}
+GENERAL_REFUSAL = _l("The signature could not be checked. Sign the application again.")
+
+
+def refusal_message(reason: str, purpose: Purpose = Purpose.SIGN) -> str:
+    """The translated message for a refusal reason."""
+    if reason == "wrong_key_type" and purpose is Purpose.LOG_IN:
+        reason = "wrong_key_type_login"
+    return str(REFUSAL_MESSAGES.get(reason, GENERAL_REFUSAL))
+
+
+def trust_store() -> TrustStore:
+    """The trust anchors, read once; again while there are none (the sandbox CA may come later)."""
+    state = current_app.extensions["signatures"]
+    if state["trust"] is None or not state["trust"].certificates:
+        files = [f for f in trusted_ca_files(current_app) if f.is_file()]
+        state["trust"] = TrustStore.from_pem_files(*files) if files else TrustStore.from_certificates([])
+    return state["trust"]
+
+
+def verify_citizen(signed_xml: bytes, *, issued: bytes | None, purpose: Purpose, iin: str | None = None) -> Verdict:
+    """Verify a citizen's EDS signature; Refused carries the reason code."""
+    return verify(
+        signed_xml,
+        trust=trust_store(),
+        purpose=purpose,
+        holder=HolderType.INDIVIDUAL,
+        issued=issued,
+        expected_iin=iin,
+        revocation=current_app.extensions["signatures"]["revocation"],
+        now=now(),
+    )
+
+
+def trusted_ca_files(app: Flask) -> list[Path]:
+    """The CA files the configuration names: several, separated by os.pathsep."""
+    configured = app.config.get("TRUSTED_CA_BUNDLE")
+    if configured:
+        return [Path(p) for p in configured.split(os.pathsep) if p]
+    if app.config.get("SANDBOX_PKI_DIR"):
+        return [Path(app.config["SANDBOX_PKI_DIR"]) / "ca-bundle.pem"]
+    return []
+
+
+def init_app(app: Flask) -> None:
+    """Set up the revocation checker; the trust anchors are read on first use.
+
+    In the sandbox the CA files may not exist yet (`flask sandbox pki`
+    makes them); signatures are refused as untrusted until they do.
+    """
+    fetch = http_fetch
+    if app.config["SANDBOX"]:
+        from webapp.sandbox.pki import sandbox_fetch
+
+        fetch = sandbox_fetch(app, http_fetch)
+    app.extensions["signatures"] = {
+        "trust": None,
+        "revocation": RevocationChecker(
+            methods=tuple(app.config["REVOCATION_METHODS"]),
+            ocsp_url=app.config["OCSP_URL"],
+            crl_urls=tuple(app.config["CRL_URLS"]),
+            fetch=fetch,
+            cache_seconds=app.config["REVOCATION_CACHE_SECONDS"],
+        ),
+    }
+
+
+__all__ = ["Purpose", "Refused", "refusal_message", "verify_citizen", "init_app", "trust_store"]
