@@ -13,6 +13,13 @@ class ConfigError(RuntimeError):
     """A setting production cannot run without, or one that is unsafe."""
 
 
+def _flag(value: str | None) -> bool | None:
+    """An on/off environment variable; None when it is not set."""
+    if value is None or value.strip() == "":
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -77,8 +84,44 @@ class Config:
     OCSP_URL: str | None = None  # None: the address in each certificate
     CRL_URLS: tuple[str, ...] = ()  # empty: the addresses in each certificate
     REVOCATION_CACHE_SECONDS = 300
+    # The portal's own key (PKCS#12), for what the portal signs itself; in
+    # the sandbox, the sandbox CA's portal key when not set.
+    PORTAL_SIGNING_KEY: str | None = None
+    PORTAL_SIGNING_KEY_PASSWORD: str | None = None
     # A signed login challenge is good for this long.
     EDS_LOGIN_CHALLENGE_SECONDS = 300
+
+    # SMS one-time codes (webapp/sms/), sent to the phone in the mobile
+    # citizens database. The gateway: "sandbox" keeps messages in the outbox
+    # for testers (/sandbox/sms), "http" posts them to the operator's gateway
+    # at SMS_GATEWAY_URL (HTTP basic auth), "none" turns SMS codes off.
+    SMS_GATEWAY = "none"
+    SMS_GATEWAY_URL: str | None = None
+    SMS_GATEWAY_USER: str | None = None
+    SMS_GATEWAY_PASSWORD: str | None = None
+    SMS_GATEWAY_TIMEOUT = 10  # seconds for one attempt
+    # A send that fails for a while is tried this many more times, this many seconds apart.
+    SMS_SEND_RETRIES = 3
+    SMS_SEND_RETRY_DELAY = 5
+    OTP_LIFETIME_SECONDS = 300
+    OTP_MAX_ATTEMPTS = 5  # wrong entries that kill one code
+    OTP_MAX_PER_HOUR = 5  # codes per citizen in any hour
+    OTP_RESEND_SECONDS = 60  # the pause before another code
+    # This many wrong entries within OTP_LOCK_SECONDS lock SMS codes (not EDS)
+    # for OTP_LOCK_SECONDS; a new code does not reset the count.
+    OTP_DAILY_FAILURE_LOCK = 10
+    OTP_LOCK_SECONDS = 24 * 3600
+
+    # Background jobs (webapp/jobs.py) on Huey: in Redis with REDIS_URL, else
+    # in SQLite at HUEY_SQLITE_PATH. HUEY_IMMEDIATE runs each job at once,
+    # inside the call (tests). The consumer runs in the web process
+    # (HUEY_EMBEDDED_CONSUMER; None: when there is no REDIS_URL) or as
+    # `flask --app webapp jobs worker`.
+    HUEY_NAME = "qyzmet"
+    HUEY_SQLITE_PATH = str(REPO_ROOT / "instance" / "huey.sqlite3")
+    HUEY_IMMEDIATE = False
+    HUEY_EMBEDDED_CONSUMER: bool | None = None
+    HUEY_WORKERS = 2
 
 
 class SandboxConfig(Config):
@@ -102,6 +145,13 @@ class SandboxConfig(Config):
     SANDBOX_PKI_URL = os.environ.get("SANDBOX_PKI_URL", "http://127.0.0.1:5000/sandbox/pki")
     TRUSTED_CA_BUNDLE = None  # None in the sandbox: the sandbox CA's bundle
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
+    # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "sandbox")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL")
+    SMS_GATEWAY_USER = os.environ.get("SMS_GATEWAY_USER")
+    SMS_GATEWAY_PASSWORD = os.environ.get("SMS_GATEWAY_PASSWORD")
+    HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", Config.HUEY_SQLITE_PATH)
+    HUEY_EMBEDDED_CONSUMER = _flag(os.environ.get("HUEY_EMBEDDED_CONSUMER"))
 
 
 class TestConfig(SandboxConfig):
@@ -112,6 +162,12 @@ class TestConfig(SandboxConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     FIXED_TODAY = "2026-11-23"
+    # Jobs run inside the call that queues them; retries follow at once.
+    SMS_GATEWAY = "sandbox"
+    SMS_GATEWAY_URL = SMS_GATEWAY_USER = SMS_GATEWAY_PASSWORD = None
+    HUEY_IMMEDIATE = True
+    HUEY_EMBEDDED_CONSUMER = False
+    SMS_SEND_RETRY_DELAY = 0
     # Set by the test fixtures: a sandbox CA made for the run, plus the
     # national TEST CA (../shared/nca-test-pki/nca_rsa_test.crt).
     SANDBOX_PKI_DIR = None
@@ -148,7 +204,34 @@ class ProductionConfig(Config):
             "REVOCATION_METHODS": tuple(environ.get("REVOCATION_METHODS", "ocsp crl").split()),
             "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
+            **_sms_from_environment(environ),
         }
+
+
+def _sms_from_environment(environ) -> dict:
+    """Production's SMS gateway and background jobs; SMS codes are off without a gateway."""
+    from urllib.parse import urlsplit
+
+    url = environ.get("SMS_GATEWAY_URL") or None
+    gateway = environ.get("SMS_GATEWAY") or ("http" if url else "none")
+    if gateway not in ("http", "none"):
+        raise ConfigError(f"SMS_GATEWAY must be http or none in production, not {gateway!r}")
+    if gateway == "http":
+        if not url:
+            raise ConfigError("SMS_GATEWAY=http needs SMS_GATEWAY_URL")
+        parts = urlsplit(url)
+        # The gateway's password travels in every request.
+        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+            raise ConfigError("SMS_GATEWAY_URL must be https (plain http only to this machine)")
+    return {
+        "SMS_GATEWAY": gateway,
+        "SMS_GATEWAY_URL": url,
+        "SMS_GATEWAY_USER": environ.get("SMS_GATEWAY_USER") or None,
+        "SMS_GATEWAY_PASSWORD": environ.get("SMS_GATEWAY_PASSWORD") or None,
+        "HUEY_SQLITE_PATH": environ.get("HUEY_SQLITE_PATH", Config.HUEY_SQLITE_PATH),
+        "HUEY_EMBEDDED_CONSUMER": _flag(environ.get("HUEY_EMBEDDED_CONSUMER")),
+        "HUEY_WORKERS": int(environ.get("HUEY_WORKERS", Config.HUEY_WORKERS)),
+    }
 
 
 CONFIGS = {

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
+from signing.xmldsig import SigningKey
 from webapp.clock import now
 
 # What the citizen reads for each reason signing.verify gives. A reason
@@ -78,6 +79,24 @@ def verify_citizen(signed_xml: bytes, *, issued: bytes | None, purpose: Purpose,
         revocation=current_app.extensions["signatures"]["revocation"],
         now=now(),
     )
+
+
+def portal_key() -> SigningKey:
+    """The portal's own signing key, opened once (opening costs tens of milliseconds)."""
+    state = current_app.extensions["signatures"]
+    if state.get("portal_key") is None:
+        path = current_app.config.get("PORTAL_SIGNING_KEY")
+        password = current_app.config.get("PORTAL_SIGNING_KEY_PASSWORD") or ""
+        if not path and current_app.config.get("SANDBOX_PKI_DIR"):
+            from webapp.sandbox.pki import PORTAL, load
+
+            authority = load()
+            found = authority and authority.key_file(PORTAL.bin, kind="sign")
+            path, password = (found.path, authority.password) if found else (None, "")
+        if not path:
+            raise RuntimeError("PORTAL_SIGNING_KEY is not configured")
+        state["portal_key"] = SigningKey.from_pkcs12(Path(path), password)
+    return state["portal_key"]
 
 
 def trusted_ca_files(app: Flask) -> list[Path]:

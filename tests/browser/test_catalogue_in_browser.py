@@ -57,12 +57,12 @@ def test_log_in_from_request_online(live_server, page_at, javascript):
     page.wait_for_url("**/en/login?next=**")
     page.get_by_label("IIN").fill(MOTHER_WITH_BABY)
     page.get_by_label("Password").fill("wrong password")
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_selector(".q-error-summary")
     assert page.title().startswith("Error:")
     assert page.get_by_label("IIN").input_value() == MOTHER_WITH_BABY
     page.get_by_label("Password").fill(SANDBOX_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_url("**/en/services/child-care-under-one/apply")
     assert page.locator("h1").inner_text() == "Before you start"
     assert no_horizontal_scroll(page)
