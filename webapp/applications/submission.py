@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
+from signing import envelope
+from signing.certificates import read_certificate
 from signing.verify import Purpose, Refused, Verdict
+from signing.xmldsig import sign_enveloped
 from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.models import Application, Attachment
-from webapp.signatures import verify_citizen
+from webapp.signatures import portal_key, verify_citizen
 from webapp.working_days import calendar
 
 
@@ -26,6 +30,27 @@ def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
     """Verify the citizen's EDS signature over the issued document and store the application."""
     issued = application.document().to_xml()
     verdict = verify_citizen(signed_xml, issued=issued, purpose=Purpose.SIGN, iin=application.person.iin)
+    return _store(application, verdict.document, signed_xml, "eds", _signer_columns(verdict))
+
+
+def send_confirmed_by_sms(application: ApplicationInProgress, issued: bytes, confirmation: Mapping[str, str]) -> Application:
+    """The citizen confirmed the issued document with an SMS password: the portal
+    signs it with its own key, stating how it was confirmed, and stores it."""
+    key = portal_key()
+    signed_xml = sign_enveloped(envelope.build(issued, [("sms-confirmation", confirmation)]), key)
+    portal = read_certificate(key.certificate)
+    signer = {
+        "signer_name": portal.organisation or portal.name,
+        "signer_serial": portal.serial,
+        "signer_issuer": portal.issuer,
+        "signed_at": now(),
+    }
+    return _store(application, issued, signed_xml, "sms", signer)
+
+
+def _store(application: ApplicationInProgress, document: bytes, signed_xml: bytes, signed_with: str,
+           signer: Mapping) -> Application:
+    """Store the signed application and hand the draft's files to it, all or nothing."""
     draft = application.draft
     record = Application(
         iin=application.person.iin,
@@ -33,14 +58,14 @@ def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
         language=application.language,
         answers=application.progress.relevant_answers(),
         document_nonce=draft.document_nonce,
-        document=verdict.document,
-        document_sha256=hashlib.sha256(verdict.document).hexdigest(),
+        document=document,
+        document_sha256=hashlib.sha256(document).hexdigest(),
         signed_xml=signed_xml,
-        signed_with="eds",
+        signed_with=signed_with,
         submitted_at=now(),
         due_on=due_date(application.passport.term),
         status="sent",
-        **_signer_columns(verdict),
+        **signer,
     )
     try:
         db.session.add(record)
