@@ -140,6 +140,9 @@ def _fresh_state(request):
         db.session.execute(db.text("DELETE FROM applications"))
         db.session.execute(db.text("DELETE FROM used_login_challenges"))
         db.session.execute(db.text("DELETE FROM application_drafts"))
+        db.session.execute(db.text("DELETE FROM one_time_codes"))
+        db.session.execute(db.text("DELETE FROM sms_failures"))
+        db.session.execute(db.text("DELETE FROM sms_messages"))
         db.session.commit()
         load_test_citizens()
 

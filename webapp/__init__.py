@@ -54,16 +54,22 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     rendering.init_app(app)
     translate.init_app(app)
 
-    from webapp import account, auth, catalogue, errors, history, home, signatures
+    from webapp import account, auth, catalogue, errors, history, home, phone, signatures
     from webapp.applications import routes as applications
 
     app.jinja_env.globals["current_citizen"] = auth.current_citizen
 
-    for module in (home, catalogue, applications, auth, account, history):
+    for module in (home, catalogue, applications, auth, account, history, phone):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
     signatures.init_app(app)
+    # SMS one-time codes: the gateway, and the background jobs that send through it.
+    from webapp import jobs, sms
+
+    sms.init_app(app)
+    jobs.init_app(app)
+
     if app.config["SANDBOX"]:
         from webapp import sandbox
 

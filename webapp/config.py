@@ -62,6 +62,13 @@ class Config:
 
     TEMPLATES_AUTO_RELOAD = False
 
+    # SMS passwords, on top of the per-citizen rules in webapp/sms/codes.py:
+    # requests for a password per address, citizen and phone, and entries.
+    SMS_LIMIT_PER_ADDRESS = "30 per hour"
+    SMS_LIMIT_PER_CITIZEN = "10 per hour"
+    SMS_LIMIT_PER_PHONE = "10 per hour"
+    SMS_CODE_ENTRY_LIMIT = "30 per hour"
+
     # Drafts of applications: kept this long after the last change, with a
     # warning shown when fewer than DRAFT_WARNING_DAYS remain.
     DRAFT_LIFETIME_DAYS = 30

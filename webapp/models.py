@@ -156,3 +156,74 @@ class UsedLoginChallenge(db.Model):
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+# ── SMS: the outbox and one-time codes (webapp/sms/) ──────────────────────
+
+
+class SmsMessage(db.Model):
+    """A text message in the outbox: a background job sends it through the SMS gateway.
+
+    status: queued → sending → sent | failed ("sending" while one job holds it,
+    so a duplicate or retried job never sends it twice).
+    """
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (UniqueConstraint("public_id", name="uq_sms_messages_public_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Also the idempotency key the gateway sees on every attempt.
+    public_id: Mapped[str] = mapped_column(String(32))
+    iin: Mapped[str | None] = mapped_column(String(12), index=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    text: Mapped[str] = mapped_column(db.Text)
+    purpose: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    gateway_message_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class OneTimeCode(db.Model):
+    """A one-time code sent by SMS, bound to a citizen, a purpose and one document.
+
+    Only an HMAC of the code is kept (webapp/sms/codes.py says why).
+    """
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (
+        UniqueConstraint("public_id", name="uq_one_time_codes_public_id"),
+        db.Index("ix_one_time_codes_iin_created_at", "iin", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The challenge's id in URLs and forms: random, unguessable.
+    public_id: Mapped[str] = mapped_column(String(32))
+    iin: Mapped[str] = mapped_column(String(12))
+    purpose: Mapped[str] = mapped_column(String(40))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    # The SMS that carried the code: its status tells the citizen whether it was sent.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_messages.id", ondelete="SET NULL", name="fk_one_time_codes_message_id"), index=True
+    )
+
+    message: Mapped[SmsMessage | None] = relationship()
+
+
+class SmsFailure(db.Model):
+    """A wrong one-time code entered: enough of them in a day lock SMS codes for the citizen."""
+
+    __tablename__ = "sms_failures"
+    __table_args__ = (db.Index("ix_sms_failures_iin_at", "iin", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    iin: Mapped[str] = mapped_column(String(12))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,103 @@
+"""The sandbox SMS outbox: every text message the portal sent, for testers.
+
+In the sandbox no SMS reaches a phone: the one-time codes are read here,
+newest first, filtered by phone or IIN. The page refreshes itself every 3
+seconds (htmx polling a fragment) and has a plain reload link without
+JavaScript; /sandbox/sms.json gives the same list to test scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import jsonify, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from webapp.i18n import best_language
+from webapp.identifiers import normalise_digits
+from webapp.rendering import render_page
+from webapp.sandbox import bp
+from webapp.sms import outbox
+
+STATUS_LABELS = {
+    outbox.QUEUED: (_l("Queued"), "grey"),
+    outbox.SENDING: (_l("Sending"), "yellow"),
+    outbox.SENT: (_l("Sent"), "green"),
+    outbox.FAILED: (_l("Failed"), "red"),
+}
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+def _filters() -> tuple[str, str]:
+    """The phone and IIN to filter by, as typed with spaces, hyphens or a leading 8."""
+    phone = re.sub(r"[\s\-()‐-―]", "", request.args.get("phone", ""))[:16]
+    if re.fullmatch(r"8\d{10}", phone) or re.fullmatch(r"7\d{10}", phone):
+        phone = "+7" + phone[1:]
+    iin = normalise_digits(request.args.get("iin", ""))[:12]
+    return phone, iin
+
+
+def _query_args(phone: str, iin: str) -> dict:
+    return {key: value for key, value in (("phone", phone), ("iin", iin)) if value}
+
+
+@bp.route("/sandbox/sms")
+def sms_redirect():
+    """The outbox in the tester's language, filters kept."""
+    phone, iin = _filters()
+    return redirect(url_for("sandbox.sms", lang_code=best_language(), **_query_args(phone, iin)))
+
+
+@bp.route("/<lang_code>/sandbox/sms")
+def sms():
+    """The outbox, newest first; to htmx polling, only the table."""
+    phone, iin = _filters()
+    return render_page(
+        "sandbox/sms.html",
+        fragment="sms_messages",
+        messages=outbox.messages(phone=phone or None, iin=iin or None),
+        phone=phone,
+        iin=iin,
+        query_args=_query_args(phone, iin),
+        status_labels=STATUS_LABELS,
+    )
+
+
+@bp.route("/sandbox/sms.json")
+def sms_json():
+    """The same list for test scripts, newest first; `code` is the message's 6-digit code, if any."""
+    phone, iin = _filters()
+    response = jsonify(
+        [
+            {
+                "id": message.public_id,
+                "created_at": _iso(message.created_at),
+                "phone": message.phone,
+                "iin": message.iin,
+                "purpose": message.purpose,
+                "text": message.text,
+                "code": _code(message.text),
+                "status": message.status,
+                "attempts": message.attempts,
+                "last_error": message.last_error,
+                "sent_at": _iso(message.sent_at),
+                "gateway_message_id": message.gateway_message_id,
+            }
+            for message in outbox.messages(phone=phone or None, iin=iin or None)
+        ]
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _code(text: str) -> str | None:
+    found = _CODE.search(text or "")
+    return found.group(0) if found else None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    """UTC in ISO 8601 (SQLite hands back naive datetimes, all of them UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).isoformat()

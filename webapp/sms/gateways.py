@@ -1,0 +1,190 @@
+"""SMS gateways: where the outbox hands a message over.
+
+A gateway has one method, `send(sms) -> gateway message id`, and says how
+a failure should be treated by raising `PermanentFailure` (do not retry:
+refused, wrong credentials, a bad number) or `TemporaryFailure` (retry
+later: the gateway is down, slow or overloaded). The outbox job
+(webapp/sms/outbox.py) records either on the message.
+
+- `SandboxGateway`: delivers nothing; the message stays readable in the
+  outbox table, which testers see at /sandbox/sms.
+- `HttpGateway`: the operator's HTTP API: a JSON POST
+  {"to": "+77011234567", "text": "...", "id": "<idempotency key>"} with
+  HTTP basic auth. 2xx: accepted; 4xx: permanent failure (wrong
+  credentials, a refused number), except 408 and 429, which ask to come
+  back later; 5xx, timeouts and network errors: temporary; a redirect is
+  not followed (a POST would lose its body) and is a permanent failure. The id is the message's public id, the same on every
+  retry, so the gateway can drop a duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+# Statuses the gateway may answer later without it being the request's fault.
+_RETRYABLE_CLIENT_ERRORS = {408, 429}
+_MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Sms:
+    """One message as a gateway sees it."""
+
+    to: str
+    text: str
+    id: str  # idempotency key: the same on every attempt for one message
+
+
+class DeliveryError(Exception):
+    """The gateway did not accept the message."""
+
+    retry = False
+
+
+class PermanentFailure(DeliveryError):
+    """Trying again will not help."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth trying again later."""
+
+    retry = True
+
+
+class Gateway(Protocol):
+    name: str
+    # Whether the outbox keeps the message's text (one-time code included)
+    # after sending: only where testers must read it.
+    keeps_text: bool
+
+    def send(self, sms: Sms) -> str:
+        """Hand the message over; return the gateway's id for it, or raise DeliveryError."""
+        ...
+
+
+class SandboxGateway:
+    """The sandbox: the outbox row is the delivered message; /sandbox/sms shows it."""
+
+    name = "sandbox"
+    keeps_text = True
+
+    def send(self, sms: Sms) -> str:
+        return f"sandbox-{sms.id}"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be resent without its body, or somewhere else."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class HttpGateway:
+    """The operator's HTTP gateway: JSON POST with HTTP basic auth."""
+
+    name = "http"
+    keeps_text = False
+
+    def __init__(self, url: str, user: str | None = None, password: str | None = None, timeout: float = 10):
+        if not url:
+            raise ValueError("HttpGateway needs the gateway's URL")
+        self.url = url
+        self.timeout = timeout
+        self._authorization = None
+        if user is not None or password is not None:
+            token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode("ascii")
+            self._authorization = f"Basic {token}"
+        self._opener = urllib.request.build_opener(_NoRedirects())
+
+    def __repr__(self) -> str:  # never the password
+        return f"HttpGateway({self.url!r})"
+
+    def send(self, sms: Sms) -> str:
+        body = json.dumps({"to": sms.to, "text": sms.text, "id": sms.id}, ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Accept": "application/json",
+            "Idempotency-Key": sms.id,
+        }
+        if self._authorization:
+            headers["Authorization"] = self._authorization
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                payload = response.read(_MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as error:
+            raise _failure_for_status(error.code, _detail(error)) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ssl.SSLCertVerificationError):
+                raise PermanentFailure(f"gateway certificate not trusted: {error.reason}") from None
+            if isinstance(error.reason, TimeoutError):
+                raise TemporaryFailure(f"gateway timed out after {self.timeout:g} s") from None
+            raise TemporaryFailure(f"gateway unreachable: {error.reason}") from None
+        except TimeoutError:
+            raise TemporaryFailure(f"gateway timed out after {self.timeout:g} s") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise TemporaryFailure(f"gateway connection failed: {error!r}") from None
+        if not 200 <= status < 300:
+            raise _failure_for_status(status, "")
+        return _gateway_id(payload) or sms.id
+
+
+def _failure_for_status(status: int, detail: str) -> DeliveryError:
+    text = f"gateway answered HTTP {status}" + (f": {detail}" if detail else "")
+    if 300 <= status < 400:
+        return PermanentFailure(text + " (redirects are not followed)")
+    if 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS:
+        return PermanentFailure(text)
+    return TemporaryFailure(text)
+
+
+def _detail(error: urllib.error.HTTPError) -> str:
+    try:
+        body = error.read(512)
+    except Exception:  # noqa: BLE001  (an unreadable error body says nothing more)
+        return ""
+    return " ".join(body.decode("utf-8", "replace").split())[:150]
+
+
+def _gateway_id(payload: bytes) -> str | None:
+    """The gateway's own id for the message, when its answer gives one."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        for key in ("id", "message_id", "messageId"):
+            if isinstance(data.get(key), (str, int)) and str(data[key]):
+                return str(data[key])[:100]
+    return None
+
+
+def from_config(config: Mapping) -> Gateway | None:
+    """The gateway SMS_GATEWAY names; None when SMS codes are off ("none")."""
+    kind = (config.get("SMS_GATEWAY") or "none").lower()
+    if kind == "sandbox":
+        return SandboxGateway()
+    if kind == "http":
+        from webapp.config import ConfigError
+
+        if not config.get("SMS_GATEWAY_URL"):
+            raise ConfigError("SMS_GATEWAY=http needs SMS_GATEWAY_URL")
+        return HttpGateway(
+            config["SMS_GATEWAY_URL"],
+            config.get("SMS_GATEWAY_USER"),
+            config.get("SMS_GATEWAY_PASSWORD"),
+            timeout=config.get("SMS_GATEWAY_TIMEOUT", 10),
+        )
+    if kind == "none":
+        return None
+    from webapp.config import ConfigError
+
+    raise ConfigError(f"SMS_GATEWAY must be sandbox, http or none, not {kind!r}")
