@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, g, request, url_for
-from flask_babel import format_date, format_decimal, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 LANGUAGES = ("kk", "ru", "en")
@@ -67,6 +67,11 @@ def long_date(value: dt.date | None) -> str:
     return format_date(value, format="long") if value else ""
 
 
+def short_datetime(value: dt.datetime | None) -> str:
+    """A moment in Kazakhstan's time, short, in the current language."""
+    return format_datetime(value, "short") if value else ""
+
+
 def init_app(app: Flask) -> None:
     """Pull the language out of URLs and put it back into generated ones."""
 
@@ -87,7 +92,9 @@ def init_app(app: Flask) -> None:
         values["lang_code"] = g.get("lang_code") or select_locale()
 
     # `t` translates data (passport texts); unlike `_` it never %-formats.
-    app.jinja_env.filters.update(money=money, long_date=long_date, number=format_decimal, t=gettext)
+    app.jinja_env.filters.update(
+        money=money, long_date=long_date, short_datetime=short_datetime, number=format_decimal, t=gettext
+    )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

@@ -10,7 +10,9 @@ from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
 from webapp.i18n import current_language
 from webapp.rendering import render_page
+from webapp import sms
 from webapp.services import find
+from webapp.sms import codes
 from webapp.signatures import Purpose, Refused, refusal_message
 
 bp = Blueprint("applications", __name__, url_prefix="/<lang_code>/services/<slug>/apply")
@@ -144,8 +146,9 @@ def check(slug: str):
     return _check_page(application)
 
 
-def _check_page(application: ApplicationInProgress, error: str | None = None):
+def _check_page(application: ApplicationInProgress, error: str | None = None, anchor: str = "#sign-with-eds"):
     last = application.progress.visible[-1]
+    iin = application.person.iin
     return render_page(
         "applications/check.html",
         fragment="wizard",
@@ -153,8 +156,11 @@ def _check_page(application: ApplicationInProgress, error: str | None = None):
         service=application.passport,
         sections=application.summary(),
         back=url_for("applications.step", slug=application.passport.slug, step_id=last.id),
-        errors=[{"text": error, "href": "#sign-with-eds"}] if error else [],
+        errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
+        masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
+        sms_available=sms.available(),
+        sms_status=codes.status(iin),
     )
 
 
@@ -229,3 +235,6 @@ def discard(slug: str):
     if draft is not None:
         drafts.delete(draft)
     return redirect(url_for("account.drafts"))
+
+
+from webapp.applications import sign_by_sms  # noqa: E402,F401  (its routes join this blueprint)

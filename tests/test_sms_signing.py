@@ -1,0 +1,184 @@
+"""Signing an application with an SMS password, and changing the registered phone,
+through the Flask client; the SMS are read from the sandbox outbox."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from signing import envelope
+from signing.verify import HolderType, Purpose, verify
+from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
+from tests.test_eds import CHILD_CARE, at_check, problem
+from webapp.extensions import db
+from webapp.models import Application, ApplicationDraft, MobilePhone
+from webapp.sandbox.pki import PORTAL
+from webapp.signatures import trust_store
+
+APPLY = f"/en/services/{CHILD_CARE}/apply"
+
+
+def last_code(client, phone="+77011234567") -> str:
+    newest = client.get("/sandbox/sms.json", query_string={"phone": phone}).get_json()[0]
+    return re.search(r"\b(\d{6})\b", newest["text"]).group(1)
+
+
+def ask_for_password(client, base=APPLY):
+    token = csrf_token(client, f"{base}/check")
+    return client.post(f"{base}/sign/sms", data={"csrf_token": token})
+
+
+def enter(client, password_page: str, code: str):
+    token = csrf_token(client, password_page)
+    return client.post(password_page, data={"csrf_token": token, "code": code})
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_sign_with_an_sms_password(app, client, lang):
+    at_check(client, lang=lang)
+    base = f"/{lang}/services/{CHILD_CARE}/apply"
+    sent = ask_for_password(client, base)
+    assert sent.status_code == 302 and "/sign/sms/" in sent.location
+    page = client.get(sent.location)
+    assert 'autocomplete="one-time-code"' in page.text and 'inputmode="numeric"' in page.text
+    assert "+7 701 *** ** 67" in page.text
+    code = last_code(client)
+    done = enter(client, sent.location, f"{code[:3]}-{code[3:]}")
+    assert done.status_code == 302 and done.location.endswith("/sent")
+    with app.app_context():
+        application = db.session.scalar(db.select(Application))
+        assert application.signed_with == "sms"
+        verdict = verify(
+            application.signed_xml, trust=trust_store(), purpose=Purpose.SIGN, holder=HolderType.ORGANISATION,
+            expected_bin=PORTAL.bin,
+        )
+        read = envelope.parse(verdict.document)
+        assert read.document == application.document
+        (statement,) = read.statements
+        assert statement.type == "sms-confirmation"
+        assert statement.get("documentSha256") == application.document_sha256
+        assert statement.get("maskedPhone").startswith("+7 701")
+        assert db.session.scalar(db.select(ApplicationDraft)) is None
+
+
+def test_the_sms_names_the_service_in_the_citizens_language(client):
+    at_check(client, lang="ru")
+    ask_for_password(client, f"/ru/services/{CHILD_CARE}/apply")
+    text = client.get("/sandbox/sms.json").get_json()[0]["text"]
+    assert "Код" in text or "код" in text
+
+
+def test_a_wrong_password_keeps_what_was_typed_and_counts_down(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    code = last_code(client)
+    wrong = "000000" if code != "000000" else "111111"
+    response = enter(client, page, wrong)
+    assert response.status_code == 200
+    assert "4 more times" in problem(response)
+    assert f'value="{wrong}"' in response.text
+    assert enter(client, page, code).status_code == 302
+
+
+def test_a_password_for_one_document_cannot_sign_another(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    code = last_code(client)
+    # The citizen changes an answer in another tab: the document is another one now.
+    token = csrf_token(client, f"{APPLY}/account")
+    client.post(f"{APPLY}/account", data={"csrf_token": token, "action": "continue", "account": "KZ697226410457500407"})
+    response = enter(client, page, code)
+    assert "has changed since we sent the password" in problem(response)
+    with app.app_context():
+        assert db.session.scalar(db.select(Application)) is None
+
+
+def test_the_right_password_twice_sends_one_application(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    code = last_code(client)
+    first = enter(client, page, code)
+    token = csrf_token(client, "/en/account/history")
+    again = client.post(page, data={"csrf_token": token, "code": code})
+    assert again.status_code == 302 and again.location == first.location
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+
+
+def test_asking_again_too_soon_is_explained_on_the_password_page(client):
+    at_check(client)
+    page = ask_for_password(client).location
+    challenge = page.rsplit("/", 1)[-1]
+    token = csrf_token(client, page)
+    response = client.post(f"{APPLY}/sign/sms", data={"csrf_token": token, "challenge": challenge})
+    assert response.status_code == 200
+    assert "ask for a new one in" in problem(response)
+
+
+def test_the_countdown_is_an_htmx_fragment(client):
+    at_check(client)
+    page = ask_for_password(client).location
+    fragment = client.get(page, headers={"HX-Request": "true", "HX-Target": "sms-status"})
+    assert fragment.text.lstrip().startswith('<div id="sms-status"')
+    assert 'hx-trigger="every 1s"' in fragment.text
+    assert "Send a new password" not in fragment.text  # the button comes back when the pause is over
+
+
+def test_not_received_page(client):
+    at_check(client)
+    page = ask_for_password(client).location
+    help_page = client.get(f"{page}/not-received")
+    assert help_page.status_code == 200 and "Sign with EDS instead" in help_page.text
+
+
+def test_a_citizen_without_a_phone_is_told_how_to_register_it(app, client):
+    with app.app_context():
+        db.session.execute(db.delete(MobilePhone).filter_by(iin=MOTHER_WITH_BABY))
+        db.session.commit()
+    page = at_check(client)
+    assert "Register your phone number" in page.text
+    response = ask_for_password(client)
+    assert "No mobile phone is registered for your IIN" in problem(response)
+    assert "Register your phone number" in client.get("/en/account").text
+
+
+def test_another_citizens_password_page_is_not_found(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    other = app.test_client()
+    log_in(other, CITIZEN_WITHOUT_PHONE)
+    assert other.get(page).status_code == 404
+
+
+# Registering and changing the phone
+
+
+def test_register_a_phone_confirmed_by_a_password_sent_to_it(app, client):
+    log_in(client, CITIZEN_WITHOUT_PHONE)
+    token = csrf_token(client, "/en/account/phone")
+    sent = client.post("/en/account/phone", data={"csrf_token": token, "phone": "8 702 555 12 34"})
+    assert sent.status_code == 302
+    code = last_code(client, "+77025551234")
+    done = enter(client, sent.location, code)
+    assert done.status_code == 302 and done.location.endswith("/en/account")
+    with app.app_context():
+        assert db.session.scalar(db.select(MobilePhone.phone).filter_by(iin=CITIZEN_WITHOUT_PHONE)) == "+77025551234"
+
+
+def test_changing_the_phone_tells_the_old_number(app, client):
+    log_in(client, MOTHER_WITH_BABY)
+    token = csrf_token(client, "/en/account/phone")
+    sent = client.post("/en/account/phone", data={"csrf_token": token, "phone": "+7 705 111 22 33"})
+    enter(client, sent.location, last_code(client, "+77051112233"))
+    notice = client.get("/sandbox/sms.json", query_string={"phone": "+77011234567"}).get_json()[0]
+    assert "was changed" in notice["text"] and "1414" in notice["text"]
+
+
+def test_a_bad_phone_number_is_explained_and_kept(client):
+    log_in(client, MOTHER_WITH_BABY)
+    token = csrf_token(client, "/en/account/phone")
+    response = client.post("/en/account/phone", data={"csrf_token": token, "phone": "12345"})
+    assert response.status_code == 200
+    assert "Kazakh mobile number" in problem(response)
+    assert 'value="12345"' in response.text

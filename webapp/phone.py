@@ -1,0 +1,109 @@
+"""Registering or changing the phone in the mobile citizens database: the new
+number is confirmed with a one-time password sent to it, and the old number
+is told about the change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import force_locale, gettext as _
+
+from webapp.applications.sign_by_sms import outcome_message, refusal_message
+from webapp.auth import current_citizen, login_required
+from webapp.extensions import db, limiter
+from webapp.i18n import current_language
+from webapp.models import MobilePhone
+from webapp.rendering import render_page
+from webapp.services.fields import FieldError, check_phone
+from webapp.sms import codes, outbox
+
+bp = Blueprint("phone", __name__, url_prefix="/<lang_code>/account/phone")
+
+
+def _binding(iin: str, phone: str) -> str:
+    """What the password confirms: this number for this citizen."""
+    return hashlib.sha256(f"{iin}\x00{phone}".encode()).hexdigest()
+
+
+def _citizen_key() -> str:
+    citizen = current_citizen()
+    return "phone-citizen:" + (citizen.iin if citizen else "")
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["SMS_LIMIT_PER_CITIZEN"], methods=["POST"], key_func=_citizen_key)
+@limiter.limit(lambda: current_app.config["SMS_LIMIT_PER_ADDRESS"], methods=["POST"])
+def change():
+    """Register or change the phone number: we send a password to the new number."""
+    citizen = current_citizen()
+    current = codes.registered_phone(citizen.iin)
+    entered, error = request.form.get("phone", ""), None
+    if request.method == "POST":
+        try:
+            phone = check_phone(entered)
+        except FieldError:
+            error = _("Enter a Kazakh mobile number, like +7 701 234 56 78 or 8 701 234 56 78")
+        else:
+            if phone == current:
+                error = _("This number is already registered for your IIN.")
+            else:
+                result = codes.issue(
+                    citizen.iin, codes.CHANGE_PHONE, _binding(citizen.iin, phone), phone,
+                    codes.change_phone_text(current_language()),
+                )
+                if result.ok:
+                    return redirect(url_for("phone.confirm", challenge_id=result.id))
+                error = refusal_message(result)
+    return render_page(
+        "account/phone.html", current=current and codes.mask_phone(current), entered=entered, error=error,
+        errors=[{"text": error, "href": "#phone"}] if error else [], has_errors=bool(error),
+    )
+
+
+@bp.route("/confirm/<challenge_id>", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["SMS_CODE_ENTRY_LIMIT"], methods=["POST"], key_func=_citizen_key)
+def confirm(challenge_id: str):
+    """Enter the password sent to the new number."""
+    citizen = current_citizen()
+    challenge = codes.get(challenge_id, citizen.iin)
+    if challenge is None or challenge.purpose != codes.CHANGE_PHONE:
+        abort(404)
+    entered, error = request.form.get("code", ""), None
+    if request.method == "POST":
+        outcome = codes.check(
+            challenge.id, citizen.iin, codes.CHANGE_PHONE, _binding(citizen.iin, challenge.phone), entered
+        )
+        if outcome.ok:
+            _register(citizen.iin, challenge.phone)
+            flash(_("Your phone number has been changed. SMS passwords will now go to %(phone)s.",
+                    phone=codes.mask_phone(challenge.phone)), "success")
+            return redirect(url_for("account.index"))
+        error = outcome_message(outcome)
+    return render_page(
+        "account/phone_confirm.html", challenge=challenge, entered=entered, error=error,
+        errors=[{"text": error, "href": "#code"}] if error else [], has_errors=bool(error),
+    )
+
+
+def _register(iin: str, phone: str) -> None:
+    """Record the new number, and tell the old one it no longer receives passwords."""
+    registered = db.session.scalar(db.select(MobilePhone).filter_by(iin=iin))
+    old = registered.phone if registered else None
+    if registered is None:
+        db.session.add(MobilePhone(iin=iin, phone=phone))
+    else:
+        registered.phone = phone
+    notice = None
+    if old and old != phone:
+        with force_locale(current_language()):
+            text = _(
+                "Your phone number for Qyzmet passwords was changed to %(phone)s. If you did not do this, call 1414.",
+                phone=codes.mask_phone(phone),
+            )
+        notice = outbox.create(old, text, purpose="phone-changed", iin=iin)
+    db.session.commit()
+    if notice is not None:
+        outbox.send(notice)
