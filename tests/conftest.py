@@ -137,6 +137,7 @@ def _fresh_state(request):
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))
         db.session.execute(db.text("DELETE FROM attachments"))
+        db.session.execute(db.text("DELETE FROM proactive_offers"))
         db.session.execute(db.text("DELETE FROM applications"))
         db.session.execute(db.text("DELETE FROM used_login_challenges"))
         db.session.execute(db.text("DELETE FROM application_drafts"))

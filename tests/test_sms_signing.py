@@ -182,3 +182,24 @@ def test_a_bad_phone_number_is_explained_and_kept(client):
     assert response.status_code == 200
     assert "Kazakh mobile number" in problem(response)
     assert 'value="12345"' in response.text
+
+
+JOURNEYS = sorted(p.stem for p in __import__("tests.journeys", fromlist=["JOURNEYS"]).JOURNEYS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize("slug", JOURNEYS)
+def test_every_application_can_be_signed_by_sms(app, client, slug, lang):
+    from tests.journeys import load, walk
+    from webapp.services import find
+
+    journey = load(slug)
+    page = walk(client, find(slug), journey, lang=lang)
+    assert page.request.path.endswith("/check")
+    base = f"/{lang}/services/{slug}/apply"
+    sent = ask_for_password(client, base)
+    assert sent.status_code == 302, problem(sent)
+    code = client.get("/sandbox/sms.json", query_string={"iin": journey["citizen"]}).get_json()[0]["code"]
+    done = enter(client, sent.location, code)
+    assert done.status_code == 302 and done.location.endswith("/sent")
+    assert client.get(done.location).status_code == 200

@@ -80,3 +80,15 @@ def test_an_answer_left_on_a_hidden_step_decides_nothing():
     )
     assert [r.id for r in Progress(w, {"risk": "b", "detail": "bad"}, lambda n: None).failed_rules()] == ["not-bad"]
     assert Progress(w, {"risk": "a", "detail": "bad"}, lambda n: None).failed_rules() == []
+
+
+def test_proactive_block_names_real_fields():
+    import pytest as _pytest
+
+    from webapp.services.wizard import load_wizard
+
+    steps = [{"id": "account", "fields": [{"id": "account", "type": "text", "label": "Account"}]}]
+    with _pytest.raises(ValueError, match="proactive names unknown fields"):
+        load_wizard({"steps": steps, "proactive": {"offer": {"child": "first-option"}, "account": "account", "iban": "iban"}}, "test")
+    wizard = load_wizard({"steps": steps, "proactive": {"account": "account", "iban": "account"}}, "test")
+    assert wizard.proactive.account == "account"

@@ -69,6 +69,9 @@ class Config:
     SMS_LIMIT_PER_PHONE = "10 per hour"
     SMS_CODE_ENTRY_LIMIT = "30 per hour"
 
+    # A proactive offer made by SMS can be answered for this long.
+    PROACTIVE_OFFER_DAYS = 30
+
     # Drafts of applications: kept this long after the last change, with a
     # warning shown when fewer than DRAFT_WARNING_DAYS remain.
     DRAFT_LIFETIME_DAYS = 30

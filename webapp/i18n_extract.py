@@ -24,8 +24,8 @@ def _strings(node: yaml.Node, keys: set[str], wanted: bool) -> Iterator[tuple[in
     """Strings under a translatable key, however deep (lists, option pairs, error maps)."""
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            if key_node.value == "when" and isinstance(value_node, yaml.MappingNode):
-                continue  # a wizard's condition, not words for people
+            if key_node.value in ("when", "proactive") and isinstance(value_node, yaml.MappingNode):
+                continue  # a wizard's condition or proactive block: ids and values, not words for people
             yield from _strings(value_node, keys, wanted or key_node.value in keys)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:

@@ -227,3 +227,23 @@ class SmsFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     iin: Mapped[str] = mapped_column(String(12))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProactiveOffer(db.Model):
+    """A service the provider offered a citizen by SMS, and what became of it."""
+
+    __tablename__ = "proactive_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)  # quoted in the SMS
+    iin: Mapped[str] = mapped_column(String(12), index=True)
+    service_slug: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)  # what the offer fills in
+    # offered → sent (an application) | declined | needs_iban | apply_online (it cannot be done by SMS)
+    status: Mapped[str] = mapped_column(String(16), default="offered")
+    offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))

@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
     def extract():
         """Extract every string to translate into messages.pot."""
         _pybabel(
-            "extract", "-F", "babel.cfg", "-k", "_l", "-o", str(TEMPLATE),
+            "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_pgettext:1c,2", "-o", str(TEMPLATE),
             "--no-location", "--sort-output", "--width", "100", ".",
         )
 

@@ -33,11 +33,13 @@ def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
     return _store(application, verdict.document, signed_xml, "eds", _signer_columns(verdict))
 
 
-def send_confirmed_by_sms(application: ApplicationInProgress, issued: bytes, confirmation: Mapping[str, str]) -> Application:
-    """The citizen confirmed the issued document with an SMS password: the portal
-    signs it with its own key, stating how it was confirmed, and stores it."""
+def send_confirmed_by_sms(application: ApplicationInProgress, issued: bytes, confirmation: Mapping[str, str],
+                          statement: str = "sms-confirmation") -> Application:
+    """The citizen confirmed the issued document from their phone (an SMS password,
+    or consent to a proactive offer): the portal signs it with its own key,
+    stating how it was confirmed, and stores it."""
     key = portal_key()
-    signed_xml = sign_enveloped(envelope.build(issued, [("sms-confirmation", confirmation)]), key)
+    signed_xml = sign_enveloped(envelope.build(issued, [(statement, confirmation)]), key)
     portal = read_certificate(key.certificate)
     signer = {
         "signer_name": portal.organisation or portal.name,

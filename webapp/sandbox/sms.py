@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import jsonify, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext
 
-from webapp.i18n import best_language
+from webapp import proactive
+from webapp.i18n import best_language, current_language
 from webapp.identifiers import normalise_digits
 from webapp.rendering import render_page
 from webapp.sandbox import bp
@@ -23,7 +24,7 @@ from webapp.sms import outbox
 STATUS_LABELS = {
     outbox.QUEUED: (_l("Queued"), "grey"),
     outbox.SENDING: (_l("Sending"), "yellow"),
-    outbox.SENT: (_l("Sent"), "green"),
+    outbox.SENT: (lazy_pgettext("message status", "Sent"), "green"),
     outbox.FAILED: (_l("Failed"), "red"),
 }
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
@@ -31,10 +32,14 @@ _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 def _filters() -> tuple[str, str]:
     """The phone and IIN to filter by, as typed with spaces, hyphens or a leading 8."""
-    phone = re.sub(r"[\s\-()‐-―]", "", request.args.get("phone", ""))[:16]
+    return _filters_from(request.args)
+
+
+def _filters_from(values) -> tuple[str, str]:
+    phone = re.sub(r"[\s\-()‐-―]", "", values.get("phone", ""))[:16]
     if re.fullmatch(r"8\d{10}", phone) or re.fullmatch(r"7\d{10}", phone):
         phone = "+7" + phone[1:]
-    iin = normalise_digits(request.args.get("iin", ""))[:12]
+    iin = normalise_digits(values.get("iin", ""))[:12]
     return phone, iin
 
 
@@ -61,6 +66,7 @@ def sms():
         iin=iin,
         query_args=_query_args(phone, iin),
         status_labels=STATUS_LABELS,
+        proactive_services=proactive.services(),
     )
 
 
@@ -101,3 +107,34 @@ def _iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).isoformat()
+
+
+@bp.app_template_filter("service_option")
+def service_option(service) -> dict:
+    """A service as the select macro takes it."""
+    return {"value": service.slug, "text": _(service.short_name)}
+
+
+@bp.route("/<lang_code>/sandbox/sms/offer", methods=["POST"])
+def offer_service():
+    """Play the service provider: offer a citizen a service by SMS (the proactive service)."""
+    iin = normalise_digits(request.form.get("iin", ""))[:12]
+    try:
+        offer = proactive.make_offer(iin, request.form.get("service", ""), current_language())
+    except proactive.CannotOffer as reason:
+        flash(_("No offer was sent: %(reason)s.", reason=str(reason)), "error")
+    else:
+        flash(_("Offer %(number)s was sent to %(phone)s.", number=offer.number, phone=offer.phone), "success")
+    return redirect(url_for("sandbox.sms"))
+
+
+@bp.route("/<lang_code>/sandbox/sms/reply", methods=["POST"])
+def reply_from_phone():
+    """Play the citizen's phone: send the portal an SMS reply."""
+    phone, _iin = _filters_from(request.form)
+    offer = proactive.receive_reply(phone, request.form.get("text", "")[:300])
+    if offer is None:
+        flash(_("The portal has no open offer for %(phone)s, so the reply was ignored.", phone=phone or "—"), "error")
+    else:
+        flash(_("Reply received for offer %(number)s.", number=offer.number), "success")
+    return redirect(url_for("sandbox.sms", phone=phone))

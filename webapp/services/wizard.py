@@ -48,10 +48,30 @@ class EligibilityRule:
     reason: str
 
 
+FIRST_OPTION = "first-option"
+
+
+@dataclass(frozen=True)
+class Proactive:
+    """How the provider's SMS offer fills the wizard (the proactive service).
+
+    `offer`: answers the offer carries, by field id: a value, or
+    "first-option" for the first of the field's registry options (the event
+    behind the offer, such as the registered birth). `account` and `iban`:
+    the fields for the bank account; the citizen's reply may carry an IBAN,
+    otherwise the account comes from the bank registry.
+    """
+
+    offer: dict[str, str]
+    account: str
+    iban: str
+
+
 @dataclass(frozen=True)
 class Wizard:
     steps: tuple[Step, ...]
     eligibility: tuple[EligibilityRule, ...] = ()
+    proactive: Proactive | None = None
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -179,7 +199,19 @@ def load_wizard(data: dict, where: str) -> Wizard:
         check_syntax(raw["when"], f"{where}: rule {raw.get('id')}")
         rules.append(EligibilityRule(id=raw["id"], when=raw["when"], reason=raw["reason"]))
     _check_references(steps, rules, where)
-    return Wizard(steps=tuple(steps), eligibility=tuple(rules))
+    return Wizard(steps=tuple(steps), eligibility=tuple(rules), proactive=_proactive(data.get("proactive"), steps, where))
+
+
+def _proactive(raw: dict | None, steps: list[Step], where: str) -> Proactive | None:
+    if raw is None:
+        return None
+    if set(raw) - {"offer", "account", "iban"}:
+        raise ValueError(f"{where}: proactive: unknown keys {sorted(set(raw) - {'offer', 'account', 'iban'})}")
+    fields = {f.id for s in steps for f in s.fields}
+    named = set(raw.get("offer", {})) | {raw.get("account"), raw.get("iban")}
+    if named - fields:
+        raise ValueError(f"{where}: proactive names unknown fields {sorted(str(n) for n in named - fields)}")
+    return Proactive(offer={k: str(v) for k, v in raw.get("offer", {}).items()}, account=raw["account"], iban=raw["iban"])
 
 
 def _check_references(steps: list[Step], rules: list[EligibilityRule], where: str) -> None:
