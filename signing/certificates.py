@@ -32,6 +32,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 # Role OIDs (carried in the extended key usage).
 ROLE_INDIVIDUAL = "1.2.398.3.3.4.1.1"
 ROLE_ORGANISATION = "1.2.398.3.3.4.1.2"
+ROLE_HEAD = ROLE_ORGANISATION + ".1"
+ROLE_RIGHT_TO_SIGN = ROLE_ORGANISATION + ".2"
 ROLE_PREFIX = "1.2.398.3.3.4."
 ROLE_NAMES: dict[str, str] = {
     ROLE_INDIVIDUAL: "individual",

@@ -69,6 +69,9 @@ class Config:
     SMS_LIMIT_PER_PHONE = "10 per hour"
     SMS_CODE_ENTRY_LIMIT = "30 per hour"
 
+    # The service providers whose signed messages the portal accepts (BINs).
+    PROVIDER_BINS: tuple[str, ...] = ()
+
     # A proactive offer made by SMS can be answered for this long.
     PROACTIVE_OFFER_DAYS = 30
 
@@ -154,6 +157,7 @@ class SandboxConfig(Config):
     # Written into the sandbox certificates as their CRL and OCSP addresses.
     SANDBOX_PKI_URL = os.environ.get("SANDBOX_PKI_URL", "http://127.0.0.1:5000/sandbox/pki")
     TRUSTED_CA_BUNDLE = None  # None in the sandbox: the sandbox CA's bundle
+    PROVIDER_BINS = ("040340000304",)  # the sandbox provider (webapp/sandbox/pki.py)
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
     # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "sandbox")
@@ -213,6 +217,7 @@ class ProductionConfig(Config):
             "CRL_URLS": tuple(environ.get("CRL_URLS", "").split()),
             "REVOCATION_METHODS": tuple(environ.get("REVOCATION_METHODS", "ocsp crl").split()),
             "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
+            "PROVIDER_BINS": tuple(environ.get("PROVIDER_BINS", "").split()),
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
             **_sms_from_environment(environ),
         }

@@ -136,9 +136,16 @@ class Application(db.Model):
     revocation_method: Mapped[str | None] = mapped_column(String(8))
     revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(32), default="sent")
+    status: Mapped[str] = mapped_column(String(32), default="sent", index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     due_on: Mapped[dt.date] = mapped_column(Date)
+    # When the provider's system took the application (the hand-over job).
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A deadline the citizen has to meet: documents to provide, or an objection to make.
+    citizen_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Changes whenever the application or its notifications change: the history page's ETag.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application", order_by="Attachment.id")
 
@@ -247,3 +254,49 @@ class ProactiveOffer(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+
+
+class ApplicationEvent(db.Model):
+    """One step in an application's life, stamped and kept: the timeline."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What the step carries: reason, amount, period, documents, deadlines (ISO strings).
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    provider_message_id: Mapped[int | None] = mapped_column(ForeignKey("provider_messages.id"))
+
+
+class ProviderMessage(db.Model):
+    """A signed message from the service provider, kept as received with its verdict."""
+
+    __tablename__ = "provider_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # the provider's id: a message counts once
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    signed_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_bin: Mapped[str | None] = mapped_column(String(12))
+    signer_serial: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(db.Model):
+    """What the citizen is told in History of Services, rendered in their language from `data`."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    iin: Mapped[str] = mapped_column(String(12), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    provider_message_id: Mapped[int | None] = mapped_column(ForeignKey("provider_messages.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

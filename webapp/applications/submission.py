@@ -21,7 +21,7 @@ from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
-from webapp.models import Application, Attachment
+from webapp.models import Application, ApplicationEvent, Attachment
 from webapp.signatures import portal_key, verify_citizen
 from webapp.working_days import calendar
 
@@ -73,6 +73,7 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
         db.session.add(record)
         db.session.flush()
         record.number = registration_number(record)
+        db.session.add(ApplicationEvent(application_id=record.id, status="sent", at=record.submitted_at, data={}))
         # The files now belong to the application, so deleting the draft keeps them.
         db.session.execute(
             db.update(Attachment).where(Attachment.draft_id == draft.id).values(application_id=record.id, draft_id=None)

@@ -1,0 +1,124 @@
+"""An application's life: which status may follow which, the deadlines each
+sets in working days, and the timeline and notifications each leaves.
+
+    sent → registered → in processing → (documents requested → documents provided)
+         → (provisional refusal → objection) → assigned | refused;
+    withdrawn by the citizen before registration.
+
+A refusal comes only after a provisional refusal (the hearing of article 73
+of the Administrative Procedural Code), at least 3 working days after it,
+or when requested documents were not provided in time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
+from webapp.services import find
+from webapp.working_days import calendar
+
+PROVIDER_DECISIONS = ("assigned", "refused")
+FINAL = frozenset({"assigned", "refused", "withdrawn"})
+TRANSITIONS = {
+    "sent": {"registered", "withdrawn"},
+    "registered": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
+    "in_processing": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
+    "documents_requested": {"documents_provided", "refused"},
+    "documents_provided": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
+    "provisional_refusal": {"objection", "assigned", "refused"},
+    "objection": {"assigned", "refused"},
+}
+# The citizen's own steps; everything else comes from the provider.
+CITIZEN_STEPS = frozenset({"withdrawn", "documents_provided", "objection"})
+OBJECTION_WORKING_DAYS = 2
+HEARING_WORKING_DAYS = 3
+DOCUMENTS_WORKING_DAYS = 5
+
+
+class NotAllowed(ValueError):
+    """This status cannot follow the application's current one (or not yet)."""
+
+
+def allowed(application: Application) -> set[str]:
+    return TRANSITIONS.get(application.status, set())
+
+
+def is_overdue(application: Application, today: dt.date) -> bool:
+    """Still undecided after its due date."""
+    return application.status not in FINAL and application.due_on < today
+
+
+def record(application: Application, status: str, *, at: dt.datetime, data: dict | None = None,
+           provider_message: ProviderMessage | None = None) -> ApplicationEvent:
+    """Move the application on, stamp the step, and tell the citizen what the provider said.
+
+    Adds rows to the session; the caller commits.
+    """
+    data = dict(data or {})
+    if status not in allowed(application):
+        raise NotAllowed(f"{application.status} cannot be followed by {status}")
+    day = at.date()
+    term = find(application.service_slug).term
+    work = calendar()
+    if status == "refused" and application.status in ("provisional_refusal", "objection"):
+        notice = _last(application, "provisional_refusal")
+        if notice is not None and day < work.add(_aware(notice.at).date(), HEARING_WORKING_DAYS):
+            raise NotAllowed("a refusal must come at least 3 working days after the provisional refusal")
+    if status == "refused" and application.status == "documents_requested":
+        if application.citizen_due_on and day <= application.citizen_due_on:
+            raise NotAllowed("the citizen still has time to provide the documents")
+    if status == "registered":
+        application.registered_at = at
+        application.due_on = work.add(day, term.working_days) if not term.portal_minutes else day
+    elif status == "in_processing" and data.get("due_on"):
+        # An extension: never beyond the passport's longest term.
+        longest = term.extension_working_days or term.working_days
+        start = _aware(application.registered_at or application.submitted_at).date()
+        extended = dt.date.fromisoformat(data["due_on"])
+        if extended > work.add(start, longest):
+            raise NotAllowed(f"the term can be extended to {longest} working days at most")
+        application.due_on = max(application.due_on, extended)
+    if status == "documents_requested":
+        days = term.documents_request_working_days or DOCUMENTS_WORKING_DAYS
+        application.citizen_due_on = dt.date.fromisoformat(data["due_on"]) if data.get("due_on") else work.add(day, days)
+        data["due_on"] = application.citizen_due_on.isoformat()
+    elif status == "provisional_refusal":
+        application.citizen_due_on = work.add(day, OBJECTION_WORKING_DAYS)
+        data["due_on"] = application.citizen_due_on.isoformat()
+        data["decision_not_before"] = work.add(day, HEARING_WORKING_DAYS).isoformat()
+    else:
+        application.citizen_due_on = None
+    application.status = status
+    application.version = (application.version or 1) + 1
+    event = ApplicationEvent(status=status, at=at, data=data)
+    event.application_id = application.id
+    if provider_message is not None:
+        event.provider_message_id = provider_message.id
+    from webapp.extensions import db
+
+    db.session.add(event)
+    if status not in CITIZEN_STEPS:
+        notification = Notification(
+            public_id=secrets.token_urlsafe(12), iin=application.iin, application_id=application.id,
+            kind=status, data=data, created_at=at,
+        )
+        if provider_message is not None:
+            notification.provider_message_id = provider_message.id
+        db.session.add(notification)
+    return event
+
+
+def _last(application: Application, status: str) -> ApplicationEvent | None:
+    from webapp.extensions import db
+
+    return db.session.scalar(
+        db.select(ApplicationEvent)
+        .filter_by(application_id=application.id, status=status)
+        .order_by(ApplicationEvent.at.desc(), ApplicationEvent.id.desc())
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
