@@ -203,3 +203,13 @@ def test_every_application_can_be_signed_by_sms(app, client, slug, lang):
     done = enter(client, sent.location, code)
     assert done.status_code == 302 and done.location.endswith("/sent")
     assert client.get(done.location).status_code == 200
+
+
+def test_flask_limiter_caps_password_requests_per_citizen(app, client):
+    at_check(client)
+    app.config["SMS_LIMIT_PER_CITIZEN"] = "2 per hour"
+    try:
+        statuses = [ask_for_password(client).status_code for _ in range(3)]
+    finally:
+        app.config["SMS_LIMIT_PER_CITIZEN"] = "10 per hour"
+    assert statuses[:2] != [429, 429] and statuses[2] == 429
