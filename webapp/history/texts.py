@@ -1,0 +1,241 @@
+"""What History of Services says, in the page's language, from what is stored.
+
+Timeline events and notifications keep structured data (a reason, an
+amount, a period, documents, deadlines as ISO strings: see
+webapp/provider/messages.py); the sentences are made here at rendering
+time, so a notification reads in whichever language the citizen opens it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from flask import url_for
+from flask_babel import gettext
+from werkzeug.routing import BuildError
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+
+from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION
+from webapp.i18n import long_date, money
+
+# Every status of the lifecycle (webapp/provider/lifecycle.py), in the citizen's words.
+STATUS_LABELS = {
+    "sent": _l("Sent to the service provider"),
+    "registered": lazy_pgettext("application status", "Registered"),
+    "in_processing": lazy_pgettext("application status", "In processing"),
+    "documents_requested": lazy_pgettext("application status", "Documents requested"),
+    "documents_provided": lazy_pgettext("application status", "Documents provided"),
+    "provisional_refusal": lazy_pgettext("application status", "Provisional refusal"),
+    "objection": lazy_pgettext("application status", "Objection sent"),
+    "assigned": lazy_pgettext("application status", "Assigned"),
+    "refused": lazy_pgettext("application status", "Refused"),
+    "withdrawn": lazy_pgettext("application status", "Withdrawn"),
+}
+# Tag colours (components/layout.html tag()): words carry the meaning, colour only helps.
+STATUS_COLOURS = {
+    "sent": "grey",
+    "registered": "blue",
+    "in_processing": "blue",
+    "documents_requested": "yellow",
+    "documents_provided": "blue",
+    "provisional_refusal": "yellow",
+    "objection": "blue",
+    "assigned": "green",
+    "refused": "red",
+    "withdrawn": "grey",
+}
+# What the citizen's own deadline (Application.citizen_due_on) is for.
+CITIZEN_DEADLINES = {
+    "documents_requested": _l("Provide the documents by"),
+    "provisional_refusal": _l("Object by"),
+}
+# Role OIDs of Kazakh certificates (signing/certificates.py), in words.
+ROLE_LABELS = {
+    ROLE_INDIVIDUAL: _l("Individual"),
+    ROLE_ORGANISATION: _l("Employee of an organisation"),
+    ROLE_ORGANISATION + ".1": _l("Head of the organisation"),
+    ROLE_ORGANISATION + ".2": _l("Right to sign"),
+    ROLE_ORGANISATION + ".3": _l("Right to sign financial documents"),
+    ROLE_ORGANISATION + ".4": _l("HR officer"),
+    ROLE_ORGANISATION + ".5": _l("Employee"),
+}
+# Why a signature does not stand, said about the document (not to its signer):
+# one for every reason code signing.verify raises (a test holds it to that).
+VERDICT_PROBLEMS = {
+    "malformed": _l("The file is not a readable XML document, or it is larger than 2 MB."),
+    "doctype": _l("The document contains a document type declaration, which signed documents must not have."),
+    "comments": _l("The document contains comments or processing instructions, which signed documents must not have."),
+    "not_signed": _l("The document carries no XML signature."),
+    "signature_location": _l("The signature is not the one enveloped signature of the whole document."),
+    "signature_structure": _l("The signature is not laid out as an XML signature."),
+    "algorithm": _l("The signature uses an algorithm the portal does not accept."),
+    "gost": _l("The document is signed with a GOST key, which the portal cannot check yet."),
+    "key_info": _l("The signature does not carry exactly one signer certificate."),
+    "key_value_mismatch": _l("The key in the signature does not match its certificate."),
+    "signature_invalid": _l("The signature does not match the document: the document was changed after it was signed, or the signature is damaged."),
+    "document_mismatch": _l("The signed document is not the expected one."),
+    "ca_certificate": _l("The document is signed with a certification authority's certificate, not a person's or an organisation's."),
+    "untrusted": _l("The signer's certificate was not issued by a trusted certification authority."),
+    "expired": _l("The signer's certificate had expired."),
+    "not_yet_valid": _l("The signer's certificate was not valid yet."),
+    "revoked": _l("The signer's certificate has been revoked."),
+    "revocation_unavailable": _l("Whether the signer's certificate has been revoked could not be checked. Try again in a few minutes."),
+    "wrong_key_type": _l("The document is signed with an authentication key, which is for logging in, not for signing documents."),
+    "not_individual": _l("The key belongs to an organisation, not to an individual."),
+    "not_organisation": _l("The key is not an organisation's key."),
+    "another_person": _l("The key belongs to someone other than the expected signer."),
+}
+GENERAL_PROBLEM = _l("The signature could not be checked.")
+
+
+def status_label(status: str) -> str:
+    """An application's status in the citizen's words."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, "grey")
+
+
+def role_label(oid: str) -> str:
+    return str(ROLE_LABELS.get(oid, oid))
+
+
+def verdict_problem(reason: str) -> str:
+    return str(VERDICT_PROBLEMS.get(reason, GENERAL_PROBLEM))
+
+
+def _date(value) -> str:
+    try:
+        return long_date(dt.date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _money(value) -> str:
+    try:
+        return money(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _texts(values) -> list[str]:
+    """A list of strings from stored data (documents), whatever shape it came in."""
+    if isinstance(values, str):
+        return [values]
+    out = []
+    for value in values or ():
+        if isinstance(value, dict):
+            value = value.get("name") or value.get("title") or value.get("original_name") or ""
+        if value:
+            out.append(str(value))
+    return out
+
+
+def _request_url(number: str) -> str | None:
+    """The citizen's request (webapp/citizen_requests.py) a step refers to, if that page exists."""
+    try:
+        return url_for("requests.show", number=number)
+    except BuildError:
+        return None
+
+
+def event_details(status: str, data: dict | None) -> list[dict]:
+    """A timeline step's data as rows {key, value}; value is a string or a list of strings."""
+    data = data or {}
+    rows = []
+    if data.get("reason"):
+        rows.append({"key": gettext("Reason"), "value": str(data["reason"])})
+    if data.get("amount"):
+        rows.append({"key": gettext("Amount"), "value": _money(data["amount"])})
+    if data.get("period_from") and data.get("period_to"):
+        rows.append({"key": gettext("Period"), "value": gettext(
+            "from %(start)s to %(end)s", start=_date(data["period_from"]), end=_date(data["period_to"]))})
+    documents = _texts(data.get("documents"))
+    if documents:
+        key = gettext("Documents requested") if status == "documents_requested" else gettext("Documents")
+        rows.append({"key": key, "value": documents})
+    if data.get("due_on"):
+        key = {
+            "documents_requested": gettext("Provide the documents by"),
+            "provisional_refusal": gettext("Object by"),
+            "in_processing": gettext("Decision now due by"),
+        }.get(status, gettext("Due by"))
+        rows.append({"key": key, "value": _date(data["due_on"])})
+    if data.get("decision_not_before"):
+        rows.append({"key": gettext("Final decision not before"), "value": _date(data["decision_not_before"])})
+    if data.get("objection"):
+        rows.append({"key": gettext("In answer to the objection"), "value": str(data["objection"])})
+    if data.get("request"):
+        rows.append({"key": gettext("Your request"), "value": str(data["request"]), "href": _request_url(str(data["request"]))})
+    for key in ("text", "comment"):
+        if data.get(key):
+            rows.append({"key": gettext("Your message"), "value": str(data[key])})
+    return rows
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notification as the citizen reads it."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    is_decision: bool = False
+
+
+def notice(kind: str, data: dict | None, number: str, service: str) -> Notice:
+    """A notification's title and sentences, in the current language, from its kind and data."""
+    data = data or {}
+    reason = str(data.get("reason") or "")
+    due = _date(data["due_on"]) if data.get("due_on") else ""
+    if kind == "registered":
+        return Notice(gettext("Your application has been registered"), [gettext(
+            "The service provider registered your application %(number)s for “%(service)s”.",
+            number=number, service=service)])
+    if kind == "in_processing":
+        lines = [gettext("The service provider is processing your application %(number)s for “%(service)s”.",
+                         number=number, service=service)]
+        if due:
+            lines.append(gettext("The term for the decision has been extended to %(date)s.", date=due))
+        return Notice(gettext("Your application is being processed"), lines)
+    if kind == "documents_requested":
+        lines = [gettext("The service provider needs more documents for your application %(number)s for “%(service)s”.",
+                         number=number, service=service)]
+        if due:
+            lines.append(gettext("Provide them by %(date)s. If they are not provided in time, the application can be refused.",
+                                 date=due))
+        return Notice(gettext("More documents are needed"), lines, _texts(data.get("documents")))
+    if kind == "provisional_refusal":
+        lines = [gettext("The service provider intends to refuse your application %(number)s for “%(service)s”.",
+                         number=number, service=service)]
+        if reason:
+            lines.append(gettext("Reason: %(reason)s", reason=reason))
+        if due:
+            lines.append(gettext("You have the right to be heard: you can object by %(date)s.", date=due))
+        if data.get("decision_not_before"):
+            lines.append(gettext("The final decision will not be made before %(date)s.",
+                                 date=_date(data["decision_not_before"])))
+        return Notice(gettext("Provisional refusal: you can object"), lines)
+    if kind == "assigned":
+        lines = [gettext("Your application %(number)s for “%(service)s” is approved.", number=number, service=service)]
+        if data.get("amount"):
+            lines.append(gettext("Amount: %(amount)s.", amount=_money(data["amount"])))
+        if data.get("period_from") and data.get("period_to"):
+            lines.append(gettext("Period: from %(start)s to %(end)s.",
+                                 start=_date(data["period_from"]), end=_date(data["period_to"])))
+        if data.get("objection"):
+            lines.append(gettext("The decision answers your objection %(objection)s.", objection=data["objection"]))
+        return Notice(gettext("Decision: approved"), lines, is_decision=True)
+    if kind == "refused":
+        lines = [gettext("Your application %(number)s for “%(service)s” is refused.", number=number, service=service)]
+        if reason:
+            lines.append(gettext("Reason: %(reason)s", reason=reason))
+        if data.get("objection"):
+            lines.append(gettext("The decision answers your objection %(objection)s.", objection=data["objection"]))
+        return Notice(gettext("Decision: refused"), lines, is_decision=True)
+    return Notice(gettext("The status of your application has changed"), [gettext(
+        "The status of your application %(number)s is now: %(status)s.", number=number, status=status_label(kind))])
