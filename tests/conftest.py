@@ -137,6 +137,7 @@ def _fresh_state(request):
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))
         db.session.execute(db.text("DELETE FROM attachments"))
+        db.session.execute(db.text("DELETE FROM citizen_requests"))
         db.session.execute(db.text("DELETE FROM notifications"))
         db.session.execute(db.text("DELETE FROM application_events"))
         db.session.execute(db.text("DELETE FROM provider_messages"))

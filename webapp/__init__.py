@@ -54,12 +54,12 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     rendering.init_app(app)
     translate.init_app(app)
 
-    from webapp import account, auth, catalogue, citizen_requests, errors, history, home, phone, provider, signatures
+    from webapp import account, auth, catalogue, citizen_requests, errors, history, home, phone, provider, signatures, verify_document
     from webapp.applications import routes as applications
 
     app.jinja_env.globals["current_citizen"] = auth.current_citizen
 
-    for module in (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider):
+    for module in (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

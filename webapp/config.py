@@ -136,6 +136,24 @@ class Config:
     HUEY_EMBEDDED_CONSUMER: bool | None = None
     HUEY_WORKERS = 2
 
+    # Handing sent applications over to the service provider (webapp/provider/delivery.py),
+    # from a background job. PROVIDER_GATEWAY: "sandbox" (the operator console at
+    # /sandbox/operator; sandbox only), "http" (a POST of the signed application XML to
+    # PROVIDER_URL with HTTP basic auth) or "none" (nothing is handed over).
+    PROVIDER_GATEWAY = os.environ.get("PROVIDER_GATEWAY") or "sandbox"
+    PROVIDER_URL: str | None = os.environ.get("PROVIDER_URL") or None
+    PROVIDER_USER: str | None = os.environ.get("PROVIDER_USER") or None
+    PROVIDER_PASSWORD: str | None = os.environ.get("PROVIDER_PASSWORD") or None
+    PROVIDER_TIMEOUT = 30  # seconds for one attempt
+    # A delivery that fails for a while is tried this many more times, the first
+    # retry this many seconds later, each next one twice as long after the last.
+    PROVIDER_RETRIES = 8
+    PROVIDER_RETRY_DELAY = 60
+    # The sandbox provider decides by itself (webapp/sandbox/auto_decide.py) this
+    # many seconds after it takes an application.
+    SANDBOX_AUTO_DECIDE = bool(_flag(os.environ.get("SANDBOX_AUTO_DECIDE")))
+    SANDBOX_AUTO_DECIDE_SECONDS = float(os.environ.get("SANDBOX_AUTO_DECIDE_SECONDS") or 30)
+
 
 class SandboxConfig(Config):
     """The embedded default: SQLite under instance/, sandbox features on."""
@@ -176,6 +194,7 @@ class TestConfig(SandboxConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     FIXED_TODAY = "2026-11-23"
+    PROVIDER_RETRY_DELAY = 0
     # Jobs run inside the call that queues them; retries follow at once.
     SMS_GATEWAY = "sandbox"
     SMS_GATEWAY_URL = SMS_GATEWAY_USER = SMS_GATEWAY_PASSWORD = None
@@ -183,7 +202,7 @@ class TestConfig(SandboxConfig):
     HUEY_EMBEDDED_CONSUMER = False
     SMS_SEND_RETRY_DELAY = 0
     # Set by the test fixtures: a sandbox CA made for the run, plus the
-    # national TEST CA (../shared/nca-test-pki/nca_rsa_test.crt).
+    # national TEST CA (tests/data/nca-test-pki/nca_rsa_test.crt).
     SANDBOX_PKI_DIR = None
 
 
@@ -220,6 +239,7 @@ class ProductionConfig(Config):
             "PROVIDER_BINS": tuple(environ.get("PROVIDER_BINS", "").split()),
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
             **_sms_from_environment(environ),
+            **_provider_from_environment(environ),
         }
 
 
@@ -246,6 +266,34 @@ def _sms_from_environment(environ) -> dict:
         "HUEY_SQLITE_PATH": environ.get("HUEY_SQLITE_PATH", Config.HUEY_SQLITE_PATH),
         "HUEY_EMBEDDED_CONSUMER": _flag(environ.get("HUEY_EMBEDDED_CONSUMER")),
         "HUEY_WORKERS": int(environ.get("HUEY_WORKERS", Config.HUEY_WORKERS)),
+    }
+
+
+def _provider_from_environment(environ) -> dict:
+    """Production's hand-over to the service provider: over HTTP, never the sandbox."""
+    from urllib.parse import urlsplit
+
+    url = environ.get("PROVIDER_URL") or None
+    gateway = environ.get("PROVIDER_GATEWAY") or ("http" if url else "none")
+    if gateway not in ("http", "none"):
+        raise ConfigError(f"PROVIDER_GATEWAY must be http or none in production, not {gateway!r}")
+    if gateway == "http":
+        if not url:
+            raise ConfigError("PROVIDER_GATEWAY=http needs PROVIDER_URL")
+        parts = urlsplit(url)
+        # The provider's password travels in every request.
+        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+            raise ConfigError("PROVIDER_URL must be https (plain http only to this machine)")
+    return {
+        "PROVIDER_GATEWAY": gateway,
+        "PROVIDER_URL": url,
+        "PROVIDER_USER": environ.get("PROVIDER_USER") or None,
+        "PROVIDER_PASSWORD": environ.get("PROVIDER_PASSWORD") or None,
+        "PROVIDER_TIMEOUT": float(environ.get("PROVIDER_TIMEOUT") or Config.PROVIDER_TIMEOUT),
+        "PROVIDER_RETRIES": int(environ.get("PROVIDER_RETRIES") or Config.PROVIDER_RETRIES),
+        "PROVIDER_RETRY_DELAY": float(environ.get("PROVIDER_RETRY_DELAY") or Config.PROVIDER_RETRY_DELAY),
+        # The automatic decisions belong to the sandbox provider.
+        "SANDBOX_AUTO_DECIDE": False,
     }
 
 

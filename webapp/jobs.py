@@ -1,4 +1,6 @@
-"""Background jobs on Huey: sending SMS, and tidying old one-time codes.
+"""Background jobs on Huey: sending SMS, tidying old one-time codes, handing
+applications over to the service provider (and, in the sandbox, its automatic
+decisions).
 
 Where jobs wait, and who runs them:
 
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 
 SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
+DELIVER_APPLICATION = "qyzmet.deliver_application"
+SANDBOX_AUTO_DECIDE = "qyzmet.sandbox_auto_decide"
 
 _build_lock = threading.RLock()
 
@@ -92,6 +96,29 @@ def send_sms(message_id: int, redact: str | None = None) -> None:
     """Queue the job that sends one outbox message (webapp/sms/outbox.py)."""
     get_huey()
     current_app.extensions["jobs"]["tasks"][SEND_SMS](message_id, redact)
+
+
+def deliver_application(application_id: int) -> None:
+    """Queue the job that hands one stored application over to the provider (webapp/provider/delivery.py).
+
+    Retries (PROVIDER_RETRIES, the first PROVIDER_RETRY_DELAY seconds later,
+    doubling) are read when the job is queued.
+    """
+    get_huey()
+    config = current_app.config
+    current_app.extensions["jobs"]["tasks"][DELIVER_APPLICATION](
+        application_id, retries=config["PROVIDER_RETRIES"], retry_delay=config["PROVIDER_RETRY_DELAY"]
+    )
+
+
+def sandbox_auto_decide(application_id: int, delay: float = 0) -> None:
+    """Queue the sandbox provider's automatic decision on an application, `delay` seconds from now."""
+    get_huey()
+    task = current_app.extensions["jobs"]["tasks"][SANDBOX_AUTO_DECIDE]
+    if delay and delay > 0:
+        task.schedule((application_id,), delay=delay)
+    else:
+        task(application_id)
 
 
 def start_consumer(app: Flask, workers: int | None = None) -> Consumer:
@@ -152,7 +179,33 @@ def _build(app: Flask) -> tuple[Huey, dict]:
         with app.app_context():
             codes.purge()
 
-    return huey, {SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task}
+    tasks = {SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task}
+
+    # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).
+    @huey.task(
+        retries=config["PROVIDER_RETRIES"], retry_delay=config["PROVIDER_RETRY_DELAY"], retry_backoff=2,
+        context=True, name=DELIVER_APPLICATION,
+    )
+    def deliver_application_task(application_id: int, task=None):
+        from webapp.provider import delivery
+
+        with app.app_context():
+            delivery.deliver(application_id, final=not task.retries)
+
+    tasks[DELIVER_APPLICATION] = deliver_application_task
+
+    if config.get("SANDBOX"):
+        # The sandbox provider's automatic decisions (webapp/sandbox/auto_decide.py): sandbox only.
+        @huey.task(name=SANDBOX_AUTO_DECIDE)
+        def sandbox_auto_decide_task(application_id: int):
+            from webapp.sandbox import auto_decide
+
+            with app.app_context():
+                auto_decide.decide_application(application_id)
+
+        tasks[SANDBOX_AUTO_DECIDE] = sandbox_auto_decide_task
+
+    return huey, tasks
 
 
 def _consumer_options(app: Flask, workers: int | None) -> dict:

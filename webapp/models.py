@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -98,6 +98,10 @@ class Attachment(db.Model):
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_drafts.id", ondelete="CASCADE"), index=True)
     # Set when the draft is sent: the file then belongs to the application.
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    # Or a file of what the citizen sent about an application (webapp/citizen_requests.py).
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizen_requests.id", ondelete="CASCADE", name="fk_attachments_request_id"), index=True
+    )
     field: Mapped[str] = mapped_column(String(80))
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(120))
@@ -114,6 +118,8 @@ class Application(db.Model):
     """A signed application handed to the service provider, with its proof of signing."""
 
     __tablename__ = "applications"
+    # History of Services pages through a citizen's applications newest first.
+    __table_args__ = (Index("ix_applications_iin_submitted_at_id", "iin", "submitted_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The registration number the citizen quotes; given once the row exists.
@@ -290,6 +296,8 @@ class Notification(db.Model):
     """What the citizen is told in History of Services, rendered in their language from `data`."""
 
     __tablename__ = "notifications"
+    # The unread count in every page's header.
+    __table_args__ = (Index("ix_notifications_iin_read_at", "iin", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -300,3 +308,61 @@ class Notification(db.Model):
     provider_message_id: Mapped[int | None] = mapped_column(ForeignKey("provider_messages.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# ── What citizens send about an application (webapp/citizen_requests.py) ──
+
+
+class CitizenRequest(db.Model):
+    """Something a citizen signed and sent: an objection, documents, a complaint or a malfunction report.
+
+    kind: "objection" (O-…), "documents" (D-…), "complaint" (C-…), "malfunction" (T-…).
+    status: draft (being written; its document is fixed until the text or
+    files change; never listed) → sent (signed and handed to its addressee)
+    → received (the addressee registered it) → answered (the addressee
+    replied; complaints and malfunction reports). The number is given when it
+    is signed.
+    """
+
+    __tablename__ = "citizen_requests"
+    __table_args__ = (
+        UniqueConstraint("public_id", name="uq_citizen_requests_public_id"),
+        UniqueConstraint("number", name="uq_citizen_requests_number"),
+        UniqueConstraint("document_nonce", name="uq_citizen_requests_document_nonce"),
+        db.Index("ix_citizen_requests_iin_created_at", "iin", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The draft's id in URLs: random, unguessable.
+    public_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(16))
+    iin: Mapped[str] = mapped_column(String(12))
+    # None for a malfunction report not about one application.
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", name="fk_citizen_requests_application_id"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(db.Text, default="")
+    # What the kind adds: the service of a malfunction report, the decision complained about, an answer.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # The canonical XML the citizen is shown and signs (webapp/citizen_request_xml.py).
+    document_nonce: Mapped[str | None] = mapped_column(String(32))
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signed_with: Mapped[str | None] = mapped_column(String(8))  # "eds" or "sms"
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signer_serial: Mapped[str | None] = mapped_column(String(64))
+    revocation_method: Mapped[str | None] = mapped_column(String(8))
+    revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[Application | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        cascade="all, delete-orphan", order_by="Attachment.id", foreign_keys="Attachment.request_id"
+    )

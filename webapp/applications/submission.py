@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,8 @@ from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Attachment
 from webapp.signatures import portal_key, verify_citizen
 from webapp.working_days import calendar
+
+log = logging.getLogger(__name__)
 
 
 def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
@@ -91,7 +94,19 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
     except Exception:
         db.session.rollback()
         raise
+    _hand_over(record)
     return record
+
+
+def _hand_over(record: Application) -> None:
+    """Queue the hand-over to the provider; a queue that is down must not break the page (the application is stored)."""
+    from webapp import jobs
+
+    try:
+        jobs.deliver_application(record.id)
+    except Exception:  # noqa: BLE001
+        log.exception("Could not queue the delivery of application %s to the provider", record.number)
+    db.session.expire(record)  # the job may already have run (immediate mode, or a quick worker)
 
 
 def already_sent(iin: str, signed_xml: bytes) -> Application | None:

@@ -112,3 +112,4 @@ def init_app(app: Flask) -> None:
 
 from webapp.sandbox import pki  # noqa: E402  (its routes join the sandbox blueprint)
 from webapp.sandbox import sms  # noqa: E402  (its routes join the sandbox blueprint)
+from webapp.sandbox import operator  # noqa: E402  (its routes join the sandbox blueprint)

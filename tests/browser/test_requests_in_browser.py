@@ -1,0 +1,66 @@
+"""Objecting to a provisional refusal in Chromium on a phone, in Kazakh, with
+and without JavaScript: a text and a file, a bad file refused with the text
+kept, then signed with an SMS password read from the sandbox outbox."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from signing.xmldsig import sign_enveloped
+from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
+from tests.browser.test_wizard_in_browser import log_in
+from tests.test_citizen_requests import provider
+from tests.test_eds import at_check, issued, key, send
+from webapp.extensions import db
+from webapp.models import Application
+
+FILES = Path(__file__).resolve().parents[1] / "files"
+MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript):
+    client = app.test_client()
+    at_check(client)
+    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    with app.app_context():
+        number = db.session.scalar(db.select(Application.number))
+    provider(app, number, ("registered", {"at": MONDAY}),
+             ("provisional_refusal", {"at": MONDAY, "reason": "income above the threshold"}))
+
+    page = page_at(PHONE, javascript=javascript)
+    log_in(page, live_server, "kk")
+    objection = f"/kk/account/applications/{number}/objection"
+    page.goto(f"{live_server}{objection}")
+    typed = "Табысым қазан айында азайды."
+    page.fill("#text", typed)
+    page.set_input_files("#files", str(FILES / "not-really.pdf"))
+    page.locator("button[value=continue]").click()
+    page.wait_for_selector(".q-error-summary")
+    assert page.locator("h1").count() == 1
+    assert page.input_value("#text") == typed
+    assert "not-really.pdf" in page.locator(".q-error-summary").inner_text()
+
+    page.set_input_files("#files", str(FILES / "scan.png"))
+    page.locator("button[value=continue]").click()
+    page.wait_for_url(re.compile(r".*/kk/account/requests/drafts/[0-9a-f]+$"))
+    assert "scan.png" in page.locator("main").inner_text()
+    assert no_horizontal_scroll(page)
+    page.locator("form[action$='/sign/sms'] button").click()
+    page.wait_for_url(re.compile(r".*/sign/sms/[^/]+$"))
+
+    outbox = page.context.new_page()
+    outbox.goto(f"{live_server}/kk/sandbox/sms?phone=%2B77011234567")
+    code = re.search(r"\b(\d{6})\b", outbox.locator("tbody tr").first.inner_text()).group(1)
+    outbox.close()
+    page.fill("#code", code)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/kk/account/requests/O-\d{4}-\d{7}$"))
+    assert page.locator(".q-panel--confirmation h1").count() == 1
+    assert no_horizontal_scroll(page)
+    screenshot(page, f"objection-sent-kk-{'js' if javascript else 'nojs'}")
+    assert page.console_errors == []
+    with app.app_context():
+        assert db.session.scalar(db.select(Application.status).filter_by(number=number)) == "objection"

@@ -1,0 +1,502 @@
+"""What a citizen sends about a sent application: withdrawing it, documents the
+provider asked for, an objection to a provisional refusal (the hearing of
+article 73 of the Administrative Procedural Code), a complaint about the result
+and a technical-malfunction report; signed with EDS or an SMS password,
+numbered, listed, and nobody else's to see.
+
+Today is pinned to Monday 23 November 2026 (TestConfig.FIXED_TODAY).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from flask import render_template
+
+from signing import envelope
+from signing.verify import HolderType, Purpose, verify
+from signing.xmldsig import sign_enveloped
+from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
+from tests.test_eds import at_check, issued, key, problem, send
+from tests.test_sms_signing import last_code
+from webapp.extensions import db
+from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
+from webapp.sandbox.pki import PORTAL
+from webapp.sandbox.provider import say
+from webapp.signatures import trust_store
+
+FILES = Path(__file__).parent / "files"
+MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
+TWO_WEEKS_AGO = dt.datetime(2026, 11, 9, 9, tzinfo=dt.timezone.utc)
+ACCOUNT = "/en/account"
+
+
+@pytest.fixture
+def number(app, client) -> str:
+    """An application the mother sent and signed with EDS; the client stays logged in as her."""
+    at_check(client)
+    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    with app.app_context():
+        return db.session.scalar(db.select(Application.number))
+
+
+def provider(app, number: str, *steps: tuple) -> None:
+    """The provider says each (status, fields) in turn, through its signed-message inbox."""
+    with app.test_request_context():
+        for status, fields in steps:
+            assert not say(number, status, **fields).duplicate
+
+
+def application(app, number: str) -> Application:
+    with app.app_context():
+        found = db.session.scalar(db.select(Application).filter_by(number=number))
+        db.session.expunge(found)
+        return found
+
+
+def events(app, number: str) -> list[ApplicationEvent]:
+    with app.app_context():
+        found = db.session.scalars(
+            db.select(ApplicationEvent).join(Application).filter(Application.number == number).order_by(ApplicationEvent.id)
+        ).all()
+        for event in found:
+            db.session.expunge(event)
+        return found
+
+
+def stored(app, request_number: str) -> CitizenRequest:
+    with app.app_context():
+        found = db.session.scalar(db.select(CitizenRequest).filter_by(number=request_number))
+        assert found is not None
+        found.attachments  # noqa: B018 (loaded before the session goes)
+        db.session.expunge(found)
+        return found
+
+
+def upload(name: str, as_name: str | None = None) -> tuple[BytesIO, str]:
+    return BytesIO((FILES / name).read_bytes()), as_name or name
+
+
+def fill(client, path: str, fields: dict, files: list[tuple[BytesIO, str]] = ()):
+    """Post a request form as a browser does (multipart, CSRF token from the page)."""
+    data = {"csrf_token": csrf_token(client, path), "action": "continue", **fields}
+    if files:
+        data["files"] = list(files)
+    return client.post(path, data=data, content_type="multipart/form-data")
+
+
+def sign_by_eds(app, client, check_url: str, holder: str = MOTHER_WITH_BABY):
+    page = client.get(check_url)
+    assert page.status_code == 200 and "data-eds" in page.text
+    document_url = re.search(r'data-document-url="([^"]+)"', page.text).group(1)
+    action = re.search(r'<form method="post" action="([^"]+/sign/eds)"', page.text).group(1)
+    document = client.get(document_url)
+    assert document.mimetype == "application/xml"
+    signed = sign_enveloped(document.data, key(app, holder))
+    return client.post(action, data={"csrf_token": csrf_token(client, check_url), "signed_xml": signed.decode()})
+
+
+def sign_by_sms(client, check_url: str):
+    asked = client.post(f"{check_url}/sign/sms", data={"csrf_token": csrf_token(client, check_url)})
+    assert asked.status_code == 302 and "/sign/sms/" in asked.location, asked.text[:2000]
+    page = client.get(asked.location)
+    assert 'autocomplete="one-time-code"' in page.text and "+7 701 *** ** 67" in page.text
+    code = last_code(client)
+    return client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code})
+
+
+def request_number(response) -> str:
+    assert response.status_code == 302, response.text[:3000]
+    found = re.search(r"/en/account/requests/([OCDT]-\d{4}-\d{7})$", response.location)
+    assert found, response.location
+    return found.group(1)
+
+
+# ── withdrawing ─────────────────────────────────────────────────────────
+
+
+def test_withdraw_before_registration(app, client, number):
+    page = client.get(f"{ACCOUNT}/applications/{number}/withdraw")
+    assert page.status_code == 200 and "Are you sure you want to withdraw" in page.text
+    assert application(app, number).status == "sent", "a page is not a withdrawal"
+    token = csrf_token(client, f"{ACCOUNT}/applications/{number}/withdraw")
+    done = client.post(f"{ACCOUNT}/applications/{number}/withdraw", data={"csrf_token": token})
+    assert done.status_code == 302
+    assert "Application withdrawn" in client.get(done.location).text
+    assert application(app, number).status == "withdrawn"
+    assert [e.status for e in events(app, number)] == ["sent", "withdrawn"]
+    # The provider cannot register it any more.
+    with app.test_request_context(), pytest.raises(Exception):
+        say(number, "registered", at=MONDAY)
+
+
+def test_no_withdrawal_once_registered(app, client, number):
+    provider(app, number, ("registered", {"at": MONDAY}))
+    page = client.get(f"{ACCOUNT}/applications/{number}/withdraw")
+    assert page.status_code == 200 and "can no longer be withdrawn" in page.text
+    assert 'name="csrf_token"' not in page.text.split("</header>", 1)[1]
+    token = csrf_token(client, f"{ACCOUNT}/requests")
+    refused = client.post(f"{ACCOUNT}/applications/{number}/withdraw", data={"csrf_token": token})
+    assert refused.status_code == 409 and "can no longer be withdrawn" in refused.text
+    assert application(app, number).status == "registered"
+
+
+def test_withdrawing_needs_the_csrf_token(app, client, number):
+    assert client.post(f"{ACCOUNT}/applications/{number}/withdraw").status_code == 400
+    assert application(app, number).status == "sent"
+
+
+# ── documents the provider asked for ────────────────────────────────────
+
+
+def test_documents_provided_within_the_deadline_by_sms(app, client, number):
+    provider(app, number, ("registered", {"at": MONDAY}),
+             ("documents_requested", {"at": MONDAY, "documents": ("Birth certificate",)}))
+    form_url = f"{ACCOUNT}/applications/{number}/documents"
+    page = client.get(form_url)
+    assert "Birth certificate" in page.text and "November 30, 2026" in page.text
+    saved = fill(client, form_url, {"text": "The birth certificate\nas asked."}, [upload("certificate.pdf", "birth.pdf")])
+    assert saved.status_code == 302 and "/requests/drafts/" in saved.location
+    check = client.get(saved.location)
+    assert "birth.pdf" in check.text and "Check your request before signing" in check.text
+    number_d = request_number(sign_by_sms(client, saved.location))
+    assert number_d.startswith("D-2026-")
+    assert application(app, number).status == "documents_provided"
+    assert events(app, number)[-1].data == {"request": number_d}
+    sent = stored(app, number_d)
+    assert sent.signed_with == "sms" and sent.status == "sent" and sent.iin == MOTHER_WITH_BABY
+    assert [a.original_name for a in sent.attachments] == ["birth.pdf"]
+    with app.app_context():
+        verdict = verify(sent.signed_xml, trust=trust_store(), purpose=Purpose.SIGN,
+                         holder=HolderType.ORGANISATION, expected_bin=PORTAL.bin)
+        read = envelope.parse(verdict.document)
+        assert read.document == sent.document
+        assert read.statements[0].type == "sms-confirmation"
+    assert sent.attachments[0].sha256.encode() in sent.document
+    assert b"The birth certificate\nas asked." in sent.document
+    shown = client.get(f"{ACCOUNT}/requests/{number_d}")
+    assert number_d in shown.text and "birth.pdf" in shown.text
+    assert client.get(f"{ACCOUNT}/requests/{number_d}/signed.xml").data == sent.signed_xml
+    # Done once: the form now says so.
+    assert "already provided" in client.get(form_url).text
+
+
+def test_documents_are_refused_after_the_deadline(app, client, number):
+    provider(app, number, ("registered", {"at": TWO_WEEKS_AGO}),
+             ("documents_requested", {"at": TWO_WEEKS_AGO, "documents": ("Birth certificate",)}))
+    form_url = f"{ACCOUNT}/applications/{number}/documents"
+    page = client.get(form_url)
+    assert "November 16, 2026" in page.text and "It has passed" in page.text
+    assert 'type="file"' not in page.text and "Continue" not in page.text
+    token = csrf_token(client, f"{ACCOUNT}/requests")
+    late = client.post(form_url, data={"csrf_token": token, "files": [upload("scan.png")]},
+                       content_type="multipart/form-data")
+    assert "It has passed" in late.text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(CitizenRequest)) == 0
+    assert application(app, number).status == "documents_requested"
+
+
+def test_documents_need_a_file(app, client, number):
+    provider(app, number, ("registered", {"at": MONDAY}), ("documents_requested", {"at": MONDAY}))
+    response = fill(client, f"{ACCOUNT}/applications/{number}/documents", {"text": "Here"})
+    assert response.status_code == 200 and "Choose the documents to upload" in problem(response)
+
+
+# ── the hearing: objecting to a provisional refusal ────────────────────
+
+
+def _provisional_refusal(app, number, at=MONDAY):
+    provider(app, number, ("registered", {"at": at}),
+             ("provisional_refusal", {"at": at, "reason": "income above the threshold"}))
+
+
+def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, number):
+    _provisional_refusal(app, number)
+    form_url = f"{ACCOUNT}/applications/{number}/objection"
+    page = client.get(form_url)
+    assert "income above the threshold" in page.text and "November 25, 2026" in page.text
+    saved = fill(client, form_url, {"text": "My income fell in October; the statement is attached."},
+                 [upload("scan.png", "statement.png")])
+    number_o = request_number(sign_by_eds(app, client, saved.location))
+    assert number_o.startswith("O-2026-")
+    assert application(app, number).status == "objection"
+    assert events(app, number)[-1].status == "objection" and events(app, number)[-1].data == {"request": number_o}
+    sent = stored(app, number_o)
+    assert sent.signed_with == "eds" and sent.signer_name and sent.revocation_method in ("ocsp", "crl")
+    assert b'kind="objection"' in sent.document and number.encode() in sent.document
+    assert b"provisional_refusal" in sent.document
+    # The hearing: no final refusal before 3 working days after the notice, then one that refers to the objection.
+    with app.test_request_context(), pytest.raises(Exception):
+        say(number, "refused", at=MONDAY + dt.timedelta(days=1), reason="income above the threshold", objection=number_o)
+    provider(app, number, ("refused", {"at": MONDAY + dt.timedelta(days=3), "reason": "income above the threshold",
+                                       "objection": number_o}))
+    assert events(app, number)[-1].data["objection"] == number_o
+    shown = client.get(f"{ACCOUNT}/requests/{number_o}")
+    assert "The decision refers to this objection" in shown.text
+    # The decision can be complained about now.
+    assert client.get(f"{ACCOUNT}/applications/{number}/complaint").status_code == 200
+
+
+def test_objection_by_sms(app, client, number):
+    _provisional_refusal(app, number)
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "I disagree."})
+    number_o = request_number(sign_by_sms(client, saved.location))
+    assert application(app, number).status == "objection"
+    assert stored(app, number_o).signed_with == "sms"
+    # Twice is not possible.
+    assert "already objected" in client.get(f"{ACCOUNT}/applications/{number}/objection").text
+
+
+def test_objection_refused_after_two_working_days(app, client, number):
+    _provisional_refusal(app, number, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
+    page = client.get(f"{ACCOUNT}/applications/{number}/objection")
+    assert "ended on November 19, 2026" in page.text and "<textarea" not in page.text
+
+
+def test_an_objection_not_signed_in_time_is_not_sent(app, client, number):
+    _provisional_refusal(app, number)
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Late but right."})
+    app.config["FIXED_TODAY"] = "2026-11-26"
+    try:
+        page = client.get(saved.location)
+        assert "ended on November 25, 2026" in page.text and "data-eds" not in page.text
+        with app.app_context():
+            draft = db.session.scalar(db.select(CitizenRequest))
+            signed = sign_enveloped(draft.document, key(app))
+        token = csrf_token(client, f"{ACCOUNT}/requests")
+        response = client.post(f"{saved.location}/sign/eds", data={"csrf_token": token, "signed_xml": signed.decode()})
+    finally:
+        app.config["FIXED_TODAY"] = "2026-11-23"
+    assert "ended on November 25, 2026" in response.text
+    assert application(app, number).status == "provisional_refusal"
+
+
+def test_no_objection_without_a_provisional_refusal(app, client, number):
+    page = client.get(f"{ACCOUNT}/applications/{number}/objection")
+    assert "no provisional refusal to object to" in page.text and "<textarea" not in page.text
+
+
+# ── signing keeps to the document issued ───────────────────────────────
+
+
+def test_a_changed_text_is_a_new_document(app, client, number):
+    _provisional_refusal(app, number)
+    form_url = f"{ACCOUNT}/applications/{number}/objection"
+    saved = fill(client, form_url, {"text": "First version."})
+    first = client.get(f"{saved.location}/request.xml").data
+    assert client.get(f"{saved.location}/request.xml").data == first, "fixed between showing and signing"
+    asked = client.post(f"{saved.location}/sign/sms", data={"csrf_token": csrf_token(client, saved.location)})
+    code = last_code(client)
+    again = fill(client, form_url, {"text": "Second version."})
+    assert again.location == saved.location
+    second = client.get(f"{saved.location}/request.xml").data
+    assert second != first and b"Second version." in second
+    response = client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code})
+    assert "has changed since we sent the password" in problem(response)
+    # A signature over the first version is refused too.
+    stale = sign_enveloped(first, key(app))
+    refused = client.post(f"{saved.location}/sign/eds", data={"csrf_token": csrf_token(client, saved.location),
+                                                              "signed_xml": stale.decode()})
+    assert refused.status_code == 200 and "not the application shown on this page" in problem(refused)
+    assert application(app, number).status == "provisional_refusal"
+
+
+def test_the_same_signature_twice_sends_once(app, client, number):
+    _provisional_refusal(app, number)
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Once."})
+    document = client.get(f"{saved.location}/request.xml").data
+    signed = sign_enveloped(document, key(app)).decode()
+    token = csrf_token(client, saved.location)
+    first = client.post(f"{saved.location}/sign/eds", data={"csrf_token": token, "signed_xml": signed})
+    second = client.post(f"{saved.location}/sign/eds", data={"csrf_token": token, "signed_xml": signed})
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    assert [e.status for e in events(app, number)].count("objection") == 1
+
+
+def test_another_persons_key_is_refused(app, client, number):
+    _provisional_refusal(app, number)
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Mine."})
+    response = sign_by_eds(app, client, saved.location, holder=CITIZEN_WITHOUT_PHONE)
+    assert response.status_code == 200 and "belongs to another person" in problem(response)
+    assert application(app, number).status == "provisional_refusal"
+
+
+# ── files ───────────────────────────────────────────────────────────────
+
+
+def test_a_file_that_is_not_pdf_png_or_jpeg_is_refused_and_the_text_kept(app, client, number):
+    _provisional_refusal(app, number)
+    typed = "My objection, typed with care."
+    response = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": typed},
+                    [upload("not-really.pdf")])
+    assert response.status_code == 200
+    assert "“not-really.pdf” is not a PDF, JPG or PNG file" in problem(response)
+    assert typed in response.text and "Error:" in response.text.split("</title>")[0]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Attachment)) == 0
+
+
+def test_files_can_be_removed_before_signing(app, client, number):
+    _provisional_refusal(app, number)
+    form_url = f"{ACCOUNT}/applications/{number}/objection"
+    saved = fill(client, form_url, {"text": "With a file."}, [upload("scan.png")])
+    page = client.get(form_url)
+    kept = re.search(r'name="files-kept" value="([0-9a-f]+)"', page.text).group(1)
+    assert "With a file." in page.text
+    removed = client.post(form_url, data={"csrf_token": csrf_token(client, form_url), "text": "With a file.",
+                                          "files-kept": kept, "action": f"remove-{kept}"})
+    assert removed.status_code == 200 and "scan.png" not in removed.text
+    fill(client, form_url, {"text": "With a file."})
+    assert "scan.png" not in client.get(saved.location).text
+
+
+# ── complaint and malfunction report ────────────────────────────────────
+
+
+def test_a_complaint_about_the_result_is_signed_and_listed(app, client, number):
+    assert "once the service provider has made its decision" in client.get(f"{ACCOUNT}/applications/{number}/complaint").text
+    provider(app, number, ("registered", {"at": MONDAY}),
+             ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
+    form_url = f"{ACCOUNT}/applications/{number}/complaint"
+    assert "authorised body for assessing and controlling the quality" in client.get(form_url).text
+    saved = fill(client, form_url, {"text": "The amount is too low."}, [upload("certificate.pdf")])
+    number_c = request_number(sign_by_eds(app, client, saved.location))
+    assert number_c.startswith("C-2026-")
+    assert application(app, number).status == "assigned", "a complaint changes nothing in the application"
+    sent = stored(app, number_c)
+    assert b"quality-authority" in sent.document and b'status="assigned"' in sent.document
+    listed = client.get(f"{ACCOUNT}/requests")
+    assert number_c in listed.text and "Complaint about the result" in listed.text and "Signed and sent" in listed.text
+
+
+def test_a_malfunction_report_is_signed_and_listed(app, client, number):
+    form_url = f"{ACCOUNT}/requests/malfunction?application={number}"
+    page = client.get(form_url)
+    assert f'value="{number}"' in page.text and MOTHER_WITH_BABY in page.text
+    assert 'value="child-care-under-one" selected' in page.text
+    steps = "1. Opened the application.\n2. Pressed Sign.\n3. The page went blank."
+    pdf = fill(client, form_url, {"service": "child-care-under-one", "registration_number": number, "text": steps},
+               [upload("certificate.pdf")])
+    assert "“certificate.pdf” is not a PNG or JPG image" in problem(pdf) and "3. The page went blank." in pdf.text
+    saved = fill(client, form_url, {"service": "child-care-under-one", "registration_number": number, "text": steps},
+                 [upload("scan.png", "blank-page.png")])
+    number_t = request_number(sign_by_sms(client, saved.location))
+    assert number_t.startswith("T-2026-")
+    sent = stored(app, number_t)
+    assert sent.application_id is not None and sent.data["service"] == "child-care-under-one"
+    for part in (MOTHER_WITH_BABY.encode(), number.encode(), b"child-care-under-one", b"3. The page went blank.",
+                 b"blank-page.png", b'kind="malfunction"'):
+        assert part in sent.document
+    listed = client.get(f"{ACCOUNT}/requests")
+    assert number_t in listed.text and "Technical malfunction report" in listed.text
+
+
+def test_a_malfunction_report_without_an_application(app, client):
+    log_in(client)
+    form_url = f"{ACCOUNT}/requests/malfunction"
+    missing = fill(client, form_url, {"service": "", "registration_number": "2026-9999999", "text": ""})
+    messages = problem(missing)
+    assert "Choose the service" in missing.text and "no application of yours with this number" in missing.text
+    assert "Describe the steps" in missing.text and messages
+    saved = fill(client, form_url, {"service": "maternity-and-adoption", "text": "The catalogue did not load."})
+    number_t = request_number(sign_by_eds(app, client, saved.location))
+    assert stored(app, number_t).application_id is None
+
+
+# ── nobody else's ───────────────────────────────────────────────────────
+
+
+def test_another_citizen_gets_404_everywhere(app, client, number):
+    _provisional_refusal(app, number)
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Mine."})
+    draft = saved.location
+    number_o = request_number(sign_by_eds(app, client, draft))
+    saved = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Broken."})
+    malfunction_draft = saved.location
+    asked = client.post(f"{malfunction_draft}/sign/sms", data={"csrf_token": csrf_token(client, malfunction_draft)})
+    assert asked.status_code == 302
+
+    other = app.test_client()
+    log_in(other, CITIZEN_WITHOUT_PHONE)
+    token = csrf_token(other, f"{ACCOUNT}/requests")
+    for kind in ("withdraw", "documents", "objection", "complaint"):
+        path = f"{ACCOUNT}/applications/{number}/{kind}"
+        assert other.get(path).status_code == 404, path
+        assert other.post(path, data={"csrf_token": token, "text": "x"}).status_code == 404, path
+    assert other.get(f"{ACCOUNT}/requests/malfunction?application={number}").status_code == 404
+    for path in (f"{ACCOUNT}/requests/{number_o}", f"{ACCOUNT}/requests/{number_o}/signed.xml",
+                 draft, f"{draft}/request.xml", malfunction_draft, f"{malfunction_draft}/request.xml",
+                 asked.location):
+        assert other.get(path).status_code == 404, path
+    for path in (f"{malfunction_draft}/sign/eds", f"{malfunction_draft}/sign/sms", asked.location):
+        assert other.post(path, data={"csrf_token": token, "signed_xml": "<x/>", "code": "123456"}).status_code == 404, path
+    assert number_o not in other.get(f"{ACCOUNT}/requests").text
+    # A number typed into the report is not a way in either.
+    typed = fill(other, f"{ACCOUNT}/requests/malfunction",
+                 {"service": "child-care-under-one", "registration_number": number, "text": "x"})
+    assert "no application of yours with this number" in problem(typed)
+    assert application(app, number).status == "objection"
+
+
+# ── the application page's actions ─────────────────────────────────────
+
+
+def _actions(app, number) -> str:
+    with app.test_request_context(f"/en/account/applications/{number}"):
+        from flask import g
+
+        g.lang_code = "en"
+        found = db.session.scalar(db.select(Application).filter_by(number=number))
+        return render_template("history/_actions.html", application=found)
+
+
+def test_the_application_page_offers_what_can_be_done_now(app, client, number):
+    html = _actions(app, number)
+    assert f"/en/account/applications/{number}/withdraw" in html and "objection" not in html
+    assert f"/en/account/requests/malfunction?application={number}" in html
+    _provisional_refusal(app, number)
+    html = _actions(app, number)
+    assert "withdraw" not in html and f"/en/account/applications/{number}/objection" in html
+    assert "(by November 25, 2026)" in html
+    saved = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "No."})
+    number_o = request_number(sign_by_eds(app, client, saved.location))
+    html = _actions(app, number)
+    assert f"/en/account/requests/{number_o}" in html and "/objection" not in html
+
+
+def test_a_missed_deadline_is_said_on_the_application_page(app, client, number):
+    _provisional_refusal(app, number, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
+    html = _actions(app, number)
+    assert "ended on November 19, 2026" in html and "/objection" not in html
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_pages_in_kazakh_and_russian(app, client, number, lang):
+    _provisional_refusal(app, number)
+    page = client.get(f"/{lang}/account/applications/{number}/objection")
+    assert page.status_code == 200 and f'lang="{lang}"' in page.text
+    assert client.get(f"/{lang}/account/requests").status_code == 200
+
+
+def test_stale_drafts_are_deleted_with_their_files(app, client, number):
+    _provisional_refusal(app, number)
+    fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Never signed."}, [upload("scan.png")])
+    from webapp.applications.drafts import attachment_path
+    from webapp.citizen_requests import purge_drafts
+
+    with app.app_context():
+        draft = db.session.scalar(db.select(CitizenRequest))
+        path = attachment_path(draft.attachments[0])
+        assert path.is_file()
+        assert purge_drafts() == 0
+        draft.updated_at = MONDAY - dt.timedelta(days=31)
+        db.session.commit()
+        assert purge_drafts() == 1
+        assert not path.exists()
+        assert db.session.scalar(db.select(db.func.count()).select_from(Attachment)) == 0

@@ -1,0 +1,276 @@
+"""Handing a sent application over to the service provider's system.
+
+A background job (webapp/jobs.py, `deliver_application`) calls `deliver()`
+once the application is stored; the provider answers later, with signed
+messages to /provider/messages (webapp/provider/inbox.py).
+
+An adapter has one method, `deliver(handover) -> the provider's reference`,
+and says how a failure should be treated by raising `PermanentFailure` (do
+not retry: refused, wrong credentials, no such service) or
+`TemporaryFailure` (retry later: down, slow, overloaded). Adapters
+(PROVIDER_GATEWAY):
+
+- `sandbox` (`SandboxProvider`): the sandbox provider's "system" is the
+  operator console (/sandbox/operator) in this same process, so taking the
+  application is recording it as delivered; with SANDBOX_AUTO_DECIDE on, it
+  also schedules the automatic decision (webapp/sandbox/auto_decide.py)
+  SANDBOX_AUTO_DECIDE_SECONDS later. Never in production.
+- `http` (`HttpProvider`): the provider's HTTP API at PROVIDER_URL: a POST
+  of the signed application XML exactly as stored (`Application.signed_xml`,
+  application/xml), with HTTP basic auth (PROVIDER_USER, PROVIDER_PASSWORD)
+  and the application number as the `Idempotency-Key`, the same on every
+  attempt, so the provider can drop a duplicate. 2xx: delivered; 4xx: a
+  permanent failure, except 408 and 429, which ask to come back later; 5xx,
+  timeouts and network errors: temporary; a redirect is not followed (a
+  POST would lose its body) and is a permanent failure.
+- `none` (production without PROVIDER_URL): nothing is handed over; the
+  job logs an error and leaves the application undelivered.
+
+Never twice: an application with `delivered_at` set is skipped. Two jobs
+racing for one application could both post it (there is no claim column);
+the idempotency key is what makes that harmless at the provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import logging
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+from flask import current_app
+
+from webapp import clock
+from webapp.extensions import db
+from webapp.models import Application
+
+log = logging.getLogger(__name__)
+
+DELIVERED, ALREADY_DELIVERED, FAILED, MISSING = "delivered", "already-delivered", "failed", "missing"
+
+# Statuses the provider may answer later without it being the request's fault.
+_RETRYABLE_CLIENT_ERRORS = {408, 429}
+_MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One application as the provider's system receives it."""
+
+    application_id: int
+    number: str  # the registration number: also the idempotency key
+    service_slug: str
+    signed_xml: bytes
+
+
+class DeliveryError(Exception):
+    """The provider's system did not take the application."""
+
+    retry = False
+
+
+class PermanentFailure(DeliveryError):
+    """Trying again will not help."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth trying again later."""
+
+    retry = True
+
+
+class ProviderGateway(Protocol):
+    name: str
+
+    def deliver(self, handover: Handover) -> str:
+        """Hand the application over; return the provider's reference for it, or raise DeliveryError."""
+        ...
+
+    def delivered(self, handover: Handover) -> None:
+        """Called once the delivery is recorded (committed)."""
+        ...
+
+
+class SandboxProvider:
+    """The sandbox provider: the operator console in this process is its system."""
+
+    name = "sandbox"
+
+    def __init__(self, auto_decide: bool = False, auto_decide_seconds: float = 30):
+        self.auto_decide = auto_decide
+        self.auto_decide_seconds = auto_decide_seconds
+
+    def deliver(self, handover: Handover) -> str:
+        return f"sandbox-{handover.number}"
+
+    def delivered(self, handover: Handover) -> None:
+        if not self.auto_decide:
+            return
+        from webapp import jobs
+
+        try:
+            jobs.sandbox_auto_decide(handover.application_id, delay=self.auto_decide_seconds)
+        except Exception:  # noqa: BLE001  (the operator console can still decide by hand)
+            log.exception("Could not schedule the automatic decision on application %s", handover.number)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be resent without its body, or somewhere else."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class HttpProvider:
+    """The provider's HTTP API: the signed application XML, POSTed with basic auth."""
+
+    name = "http"
+
+    def __init__(self, url: str, user: str | None = None, password: str | None = None, timeout: float = 30):
+        if not url:
+            raise ValueError("HttpProvider needs the provider's URL")
+        self.url = url
+        self.timeout = timeout
+        self._authorization = None
+        if user is not None or password is not None:
+            token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode("ascii")
+            self._authorization = f"Basic {token}"
+        self._opener = urllib.request.build_opener(_NoRedirects())
+
+    def __repr__(self) -> str:  # never the password
+        return f"HttpProvider({self.url!r})"
+
+    def deliver(self, handover: Handover) -> str:
+        headers = {
+            "Content-Type": "application/xml; charset=utf-8",
+            "Accept": "*/*",
+            "Idempotency-Key": handover.number,
+            "X-Application-Number": handover.number,
+            "X-Service": handover.service_slug,
+        }
+        if self._authorization:
+            headers["Authorization"] = self._authorization
+        request = urllib.request.Request(self.url, data=handover.signed_xml, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                payload = response.read(_MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as error:
+            raise _failure_for_status(error.code, _detail(error)) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ssl.SSLCertVerificationError):
+                raise PermanentFailure(f"provider certificate not trusted: {error.reason}") from None
+            if isinstance(error.reason, TimeoutError):
+                raise TemporaryFailure(f"provider timed out after {self.timeout:g} s") from None
+            raise TemporaryFailure(f"provider unreachable: {error.reason}") from None
+        except TimeoutError:
+            raise TemporaryFailure(f"provider timed out after {self.timeout:g} s") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise TemporaryFailure(f"provider connection failed: {error!r}") from None
+        if not 200 <= status < 300:
+            raise _failure_for_status(status, "")
+        return " ".join(payload.decode("utf-8", "replace").split())[:100] or handover.number
+
+    def delivered(self, handover: Handover) -> None:
+        pass
+
+
+def _failure_for_status(status: int, detail: str) -> DeliveryError:
+    text = f"provider answered HTTP {status}" + (f": {detail}" if detail else "")
+    if 300 <= status < 400:
+        return PermanentFailure(text + " (redirects are not followed)")
+    if 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS:
+        return PermanentFailure(text)
+    return TemporaryFailure(text)
+
+
+def _detail(error: urllib.error.HTTPError) -> str:
+    try:
+        body = error.read(512)
+    except Exception:  # noqa: BLE001  (an unreadable error body says nothing more)
+        return ""
+    return " ".join(body.decode("utf-8", "replace").split())[:150]
+
+
+def from_config(config: Mapping) -> ProviderGateway | None:
+    """The adapter PROVIDER_GATEWAY names; None for "none"."""
+    from webapp.config import ConfigError
+
+    kind = (config.get("PROVIDER_GATEWAY") or "none").lower()
+    if kind == "sandbox":
+        if not config.get("SANDBOX"):
+            raise ConfigError("PROVIDER_GATEWAY=sandbox exists only in the sandbox")
+        return SandboxProvider(
+            auto_decide=bool(config.get("SANDBOX_AUTO_DECIDE")),
+            auto_decide_seconds=float(config.get("SANDBOX_AUTO_DECIDE_SECONDS") or 0),
+        )
+    if kind == "http":
+        if not config.get("PROVIDER_URL"):
+            raise ConfigError("PROVIDER_GATEWAY=http needs PROVIDER_URL")
+        return HttpProvider(
+            config["PROVIDER_URL"],
+            config.get("PROVIDER_USER"),
+            config.get("PROVIDER_PASSWORD"),
+            timeout=config.get("PROVIDER_TIMEOUT", 30),
+        )
+    if kind == "none":
+        return None
+    raise ConfigError(f"PROVIDER_GATEWAY must be sandbox, http or none, not {kind!r}")
+
+
+def gateway() -> ProviderGateway | None:
+    """The app's provider adapter, built from the configuration on first use."""
+    extensions = current_app.extensions
+    if "provider_gateway" not in extensions:
+        extensions["provider_gateway"] = from_config(current_app.config)
+    return extensions["provider_gateway"]
+
+
+def deliver(application_id: int, *, final: bool = True) -> str:
+    """The delivery job's body: hand one application over once; returns what happened.
+
+    `final`: no retry follows this attempt, so a temporary failure is logged
+    as the end. Otherwise a temporary failure raises for the job runner to
+    retry (the same idempotency key next time).
+    """
+    application = db.session.get(Application, application_id)
+    if application is None:
+        log.warning("Application %s no longer exists; nothing to deliver", application_id)
+        return MISSING
+    if application.delivered_at is not None:
+        return ALREADY_DELIVERED
+    handover = Handover(application.id, application.number, application.service_slug, application.signed_xml)
+    db.session.rollback()  # hold no transaction open while the provider answers
+    try:
+        adapter = gateway()
+    except Exception as error:  # noqa: BLE001  (a configuration error: no retry will mend it)
+        log.error("Application %s was not delivered to the provider: %s", handover.number, error)
+        return FAILED
+    try:
+        if adapter is None:
+            raise PermanentFailure("no provider gateway is configured (PROVIDER_GATEWAY=none)")
+        reference = adapter.deliver(handover)
+    except Exception as error:  # noqa: BLE001  (anything unexpected is worth another try)
+        if not isinstance(error, DeliveryError):
+            log.exception("Application %s: unexpected error handing it over", handover.number)
+            error = TemporaryFailure(str(error) or repr(error))
+        if not error.retry or final:
+            log.error("Application %s was not delivered to the provider: %s", handover.number, error)
+            return FAILED
+        log.warning("Application %s: delivery will be retried: %s", handover.number, error)
+        raise error
+    updated = db.session.execute(
+        db.update(Application)
+        .where(Application.id == application_id, Application.delivered_at.is_(None))
+        .values(delivered_at=clock.now())
+    ).rowcount
+    db.session.commit()
+    if not updated:
+        return ALREADY_DELIVERED  # another job recorded it a moment ago
+    log.info("Application %s delivered to the provider (%s)", handover.number, reference)
+    adapter.delivered(handover)
+    return DELIVERED
