@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
+PURGE_REQUEST_DRAFTS = "qyzmet.purge_request_drafts"
 DELIVER_APPLICATION = "qyzmet.deliver_application"
 SANDBOX_AUTO_DECIDE = "qyzmet.sandbox_auto_decide"
 
@@ -179,7 +180,14 @@ def _build(app: Flask) -> tuple[Huey, dict]:
         with app.app_context():
             codes.purge()
 
-    tasks = {SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task}
+    @huey.periodic_task(crontab(minute="47"), name=PURGE_REQUEST_DRAFTS)
+    def purge_request_drafts_task():
+        from webapp import citizen_requests
+
+        with app.app_context():
+            citizen_requests.purge_drafts()
+
+    tasks = {SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task, PURGE_REQUEST_DRAFTS: purge_request_drafts_task}
 
     # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).
     @huey.task(
