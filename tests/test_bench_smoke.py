@@ -35,3 +35,36 @@ def test_a_tiny_run_reports_every_operation_and_both_ratios(tmp_path, capsys):
         assert name in printed
     for name in report["ratios"]:
         assert name in printed
+
+
+def test_a_tiny_history_run_reports_every_operation_and_every_ratio(tmp_path, capsys, monkeypatch):
+    from bench import history_bench
+
+    # The bench empties the database DATABASE_URL names: never the one this test run is using.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    out = tmp_path / "report" / "history.json"
+
+    assert history_bench.main(["--seconds", "0.05", "--rounds", "1", "--warmup", "0.01", "--json", str(out)]) == 0
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report["operations"]) == {
+        "bare_flask", "bare_flask_page", "history_5", "history_5000", "history_5000_later_page", "poll_304",
+    }
+    for stats in report["operations"].values():
+        assert stats["iterations"] >= 1
+        assert {"mean_us", "p50_us", "p99_us", "requests_per_second"} <= set(stats)
+    assert set(report["ratios"]) == {
+        "history_5000 / history_5",
+        "poll_304 throughput / bare_flask",
+        "history_5 / bare_flask_page",
+        "history_5000_later_page / history_5000",
+    }
+    for ratio in report["ratios"].values():
+        assert ratio["result"] in (("PASS", "MISS") if ratio["target"] is not None else ("INFO",))
+        assert ratio["value"] > 0
+    assert {"cpu_count", "python", "flask", "sqlalchemy", "database"} <= set(report["machine"])
+    assert len(report["setup"]["checks"]) == 6  # every operation was checked once before timing
+
+    printed = capsys.readouterr().out
+    for name in [*report["operations"], *report["ratios"]]:
+        assert name in printed

@@ -69,7 +69,7 @@ def link(page, rel: str) -> str:
 
 def etag_in(page) -> str:
     """The ETag the results fragment sends back as If-None-Match when it polls."""
-    found = re.search(r'hx-headers=\'\{"If-None-Match": "\\"([^"\\]+)\\""\}\'', page.text)
+    found = re.search(r'hx-headers=\'\{"If-None-Match": "\\"([^"\\]+)\\"", "Qyzmet-Poll": "1"\}\'', page.text)
     assert found, page.text[:3000]
     return found.group(1)
 
@@ -279,3 +279,15 @@ def test_another_citizen_sees_none_of_it(app, client, number):
 def test_the_list_needs_a_login(client):
     response = client.get("/en/account/history")
     assert response.status_code == 302 and "/en/login" in response.location
+
+
+def test_a_background_poll_does_not_extend_the_session(app, citizen_client):
+    from webapp.models import WebSession
+
+    with app.app_context():
+        before = db.session.scalar(db.select(WebSession.expiry))
+    response = citizen_client.get("/en/account/history", headers={"HX-Request": "true", "HX-Target": "history-results", "Qyzmet-Poll": "1"})
+    assert response.status_code in (200, 304)
+    assert "Set-Cookie" not in response.headers
+    with app.app_context():
+        assert db.session.scalar(db.select(WebSession.expiry)) == before

@@ -738,7 +738,7 @@ def _send(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: di
             lifecycle.record(application, step, at=moment, data={"request": number})
         elif taken and application is not None:
             # The application's page lists it: a new version, like any change the page shows.
-            application.version = (application.version or 1) + 1
+            lifecycle.touch(application)
         db.session.commit()
     except lifecycle.NotAllowed:
         db.session.rollback()

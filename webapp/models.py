@@ -118,8 +118,12 @@ class Application(db.Model):
     """A signed application handed to the service provider, with its proof of signing."""
 
     __tablename__ = "applications"
-    # History of Services pages through a citizen's applications newest first.
-    __table_args__ = (Index("ix_applications_iin_submitted_at_id", "iin", "submitted_at", "id"),)
+    # History of Services pages through a citizen's applications newest first,
+    # and validates its list from the newest version.
+    __table_args__ = (
+        Index("ix_applications_iin_submitted_at_id", "iin", "submitted_at", "id"),
+        Index("ix_applications_iin_version", "iin", "version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The registration number the citizen quotes; given once the row exists.

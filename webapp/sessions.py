@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask
+from flask import Flask, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from sqlalchemy import delete, insert, select, update
 
 from webapp.extensions import db
 from webapp.models import WebSession, utcnow
+
+
+# Sent by elements that poll in the background (History of Services, the SMS countdown).
+BACKGROUND_POLL_HEADER = "Qyzmet-Poll"
 
 
 class DatabaseSessionInterface(ServerSideSessionInterface):
@@ -35,6 +39,14 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             serialization_format="msgpack",
             cleanup_n_requests=app.config.get("SESSION_CLEANUP_N_REQUESTS"),
         )
+
+    def save_session(self, app, session, response) -> None:
+        """Save as Flask-Session does, except for background polls: an open tab
+        polling by itself is not the citizen doing something, so it neither
+        keeps the session alive past its idle timeout nor costs a write."""
+        if request.headers.get(BACKGROUND_POLL_HEADER) and not session.modified:
+            return
+        super().save_session(app, session, response)
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
         with db.engine.begin() as connection:

@@ -19,6 +19,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.create_index('ix_applications_iin_submitted_at_id', ['iin', 'submitted_at', 'id'], unique=False)
+        batch_op.create_index('ix_applications_iin_version', ['iin', 'version'], unique=False)
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_iin_read_at', ['iin', 'read_at'], unique=False)
@@ -30,5 +31,6 @@ def downgrade():
         batch_op.drop_index('ix_notifications_iin_read_at')
 
     with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_index('ix_applications_iin_version')
         batch_op.drop_index('ix_applications_iin_submitted_at_id')
 

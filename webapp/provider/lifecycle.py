@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 
 from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
 from webapp.services import find
@@ -39,6 +40,13 @@ DOCUMENTS_WORKING_DAYS = 5
 
 class NotAllowed(ValueError):
     """This status cannot follow the application's current one (or not yet)."""
+
+
+def touch(application: Application) -> None:
+    """Mark a change History of Services must show: `version` only grows, and
+    past every earlier value of the citizen's applications (it follows the
+    clock), so the list's validator can use max(version) from an index."""
+    application.version = max((application.version or 0) + 1, time.time_ns() // 1000)
 
 
 def allowed(application: Application) -> set[str]:
@@ -91,7 +99,7 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     else:
         application.citizen_due_on = None
     application.status = status
-    application.version = (application.version or 1) + 1
+    touch(application)
     event = ApplicationEvent(status=status, at=at, data=data)
     event.application_id = application.id
     if provider_message is not None:
