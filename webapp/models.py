@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -155,7 +155,7 @@ class Application(db.Model):
     # A deadline the citizen has to meet: documents to provide, or an objection to make.
     citizen_due_on: Mapped[dt.date | None] = mapped_column(Date)
     # Changes whenever the application or its notifications change: the history page's ETag.
-    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application", order_by="Attachment.id")
 

@@ -71,7 +71,7 @@ def upgrade():
         batch_op.add_column(sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('registered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('citizen_due_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
+        batch_op.add_column(sa.Column('version', sa.BigInteger(), nullable=False, server_default='1'))
         batch_op.create_index(batch_op.f('ix_applications_status'), ['status'], unique=False)
 
 
