@@ -33,12 +33,7 @@ the idempotency key is what makes that harmless at the provider.
 
 from __future__ import annotations
 
-import base64
-import http.client
 import logging
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
@@ -47,15 +42,11 @@ from flask import current_app
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
+from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
 DELIVERED, ALREADY_DELIVERED, FAILED, MISSING = "delivered", "already-delivered", "failed", "missing"
-
-# Statuses the provider may answer later without it being the request's fault.
-_RETRYABLE_CLIENT_ERRORS = {408, 429}
-_MAX_RESPONSE_BYTES = 64 * 1024
-
 
 @dataclass(frozen=True)
 class Handover:
@@ -65,22 +56,6 @@ class Handover:
     number: str  # the registration number: also the idempotency key
     service_slug: str
     signed_xml: bytes
-
-
-class DeliveryError(Exception):
-    """The provider's system did not take the application."""
-
-    retry = False
-
-
-class PermanentFailure(DeliveryError):
-    """Trying again will not help."""
-
-
-class TemporaryFailure(DeliveryError):
-    """Worth trying again later."""
-
-    retry = True
 
 
 class ProviderGateway(Protocol):
@@ -118,13 +93,6 @@ class SandboxProvider:
             log.exception("Could not schedule the automatic decision on application %s", handover.number)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirected POST would be resent without its body, or somewhere else."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 class HttpProvider:
     """The provider's HTTP API: the signed application XML, POSTed with basic auth."""
 
@@ -135,11 +103,7 @@ class HttpProvider:
             raise ValueError("HttpProvider needs the provider's URL")
         self.url = url
         self.timeout = timeout
-        self._authorization = None
-        if user is not None or password is not None:
-            token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode("ascii")
-            self._authorization = f"Basic {token}"
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._poster = Poster(url, user, password, timeout, who="provider")
 
     def __repr__(self) -> str:  # never the password
         return f"HttpProvider({self.url!r})"
@@ -152,48 +116,11 @@ class HttpProvider:
             "X-Application-Number": handover.number,
             "X-Service": handover.service_slug,
         }
-        if self._authorization:
-            headers["Authorization"] = self._authorization
-        request = urllib.request.Request(self.url, data=handover.signed_xml, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                payload = response.read(_MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as error:
-            raise _failure_for_status(error.code, _detail(error)) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ssl.SSLCertVerificationError):
-                raise PermanentFailure(f"provider certificate not trusted: {error.reason}") from None
-            if isinstance(error.reason, TimeoutError):
-                raise TemporaryFailure(f"provider timed out after {self.timeout:g} s") from None
-            raise TemporaryFailure(f"provider unreachable: {error.reason}") from None
-        except TimeoutError:
-            raise TemporaryFailure(f"provider timed out after {self.timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise TemporaryFailure(f"provider connection failed: {error!r}") from None
-        if not 200 <= status < 300:
-            raise _failure_for_status(status, "")
+        payload = self._poster.post(handover.signed_xml, headers)
         return " ".join(payload.decode("utf-8", "replace").split())[:100] or handover.number
 
     def delivered(self, handover: Handover) -> None:
         pass
-
-
-def _failure_for_status(status: int, detail: str) -> DeliveryError:
-    text = f"provider answered HTTP {status}" + (f": {detail}" if detail else "")
-    if 300 <= status < 400:
-        return PermanentFailure(text + " (redirects are not followed)")
-    if 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS:
-        return PermanentFailure(text)
-    return TemporaryFailure(text)
-
-
-def _detail(error: urllib.error.HTTPError) -> str:
-    try:
-        body = error.read(512)
-    except Exception:  # noqa: BLE001  (an unreadable error body says nothing more)
-        return ""
-    return " ".join(body.decode("utf-8", "replace").split())[:150]
 
 
 def from_config(config: Mapping) -> ProviderGateway | None:

@@ -19,19 +19,14 @@ later: the gateway is down, slow or overloaded). The outbox job
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-# Statuses the gateway may answer later without it being the request's fault.
-_RETRYABLE_CLIENT_ERRORS = {408, 429}
-_MAX_RESPONSE_BYTES = 64 * 1024
+from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFailure
 
+__all__ = ["DeliveryError", "PermanentFailure", "TemporaryFailure", "Sms", "Gateway", "SandboxGateway",
+           "HttpGateway", "from_config"]
 
 @dataclass(frozen=True)
 class Sms:
@@ -40,22 +35,6 @@ class Sms:
     to: str
     text: str
     id: str  # idempotency key: the same on every attempt for one message
-
-
-class DeliveryError(Exception):
-    """The gateway did not accept the message."""
-
-    retry = False
-
-
-class PermanentFailure(DeliveryError):
-    """Trying again will not help."""
-
-
-class TemporaryFailure(DeliveryError):
-    """Worth trying again later."""
-
-    retry = True
 
 
 class Gateway(Protocol):
@@ -79,13 +58,6 @@ class SandboxGateway:
         return f"sandbox-{sms.id}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirected POST would be resent without its body, or somewhere else."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 class HttpGateway:
     """The operator's HTTP gateway: JSON POST with HTTP basic auth."""
 
@@ -97,11 +69,7 @@ class HttpGateway:
             raise ValueError("HttpGateway needs the gateway's URL")
         self.url = url
         self.timeout = timeout
-        self._authorization = None
-        if user is not None or password is not None:
-            token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode("ascii")
-            self._authorization = f"Basic {token}"
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._poster = Poster(url, user, password, timeout, who="gateway")
 
     def __repr__(self) -> str:  # never the password
         return f"HttpGateway({self.url!r})"
@@ -113,45 +81,8 @@ class HttpGateway:
             "Accept": "application/json",
             "Idempotency-Key": sms.id,
         }
-        if self._authorization:
-            headers["Authorization"] = self._authorization
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                payload = response.read(_MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as error:
-            raise _failure_for_status(error.code, _detail(error)) from None
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ssl.SSLCertVerificationError):
-                raise PermanentFailure(f"gateway certificate not trusted: {error.reason}") from None
-            if isinstance(error.reason, TimeoutError):
-                raise TemporaryFailure(f"gateway timed out after {self.timeout:g} s") from None
-            raise TemporaryFailure(f"gateway unreachable: {error.reason}") from None
-        except TimeoutError:
-            raise TemporaryFailure(f"gateway timed out after {self.timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise TemporaryFailure(f"gateway connection failed: {error!r}") from None
-        if not 200 <= status < 300:
-            raise _failure_for_status(status, "")
+        payload = self._poster.post(body, headers)
         return _gateway_id(payload) or sms.id
-
-
-def _failure_for_status(status: int, detail: str) -> DeliveryError:
-    text = f"gateway answered HTTP {status}" + (f": {detail}" if detail else "")
-    if 300 <= status < 400:
-        return PermanentFailure(text + " (redirects are not followed)")
-    if 400 <= status < 500 and status not in _RETRYABLE_CLIENT_ERRORS:
-        return PermanentFailure(text)
-    return TemporaryFailure(text)
-
-
-def _detail(error: urllib.error.HTTPError) -> str:
-    try:
-        body = error.read(512)
-    except Exception:  # noqa: BLE001  (an unreadable error body says nothing more)
-        return ""
-    return " ".join(body.decode("utf-8", "replace").split())[:150]
 
 
 def _gateway_id(payload: bytes) -> str | None:
