@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
 
-.PHONY: run agent test install vendor translations db chromium xmlsec1 translate-extract translate-update translate-compile clean
+.PHONY: run agent test matrix bench load scale install install-bench vendor translations db chromium xmlsec1 nginx wrk translate-extract translate-update translate-compile clean
 
 run: install db
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -19,7 +19,30 @@ agent: install db
 test: install chromium xmlsec1
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The whole browser matrix: every page in kk, ru, en x 1280/360 x JS on/off,
+# with axe-core and the Nu HTML Checker (make test runs a rotating slice of it).
+matrix: install chromium
+	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/matrix $(PYTEST_ARGS)
+
+# The HTTP benchmark: the portal under gunicorn next to bare Flask.
+bench: install wrk
+	$(BIN)/python -m bench.http_bench $(BENCH_ARGS)
+
+# The load run (200 citizens, 5 minutes, PostgreSQL) and the faults during it.
+load: install-bench
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+# Two instances behind nginx, one killed mid-run.
+scale: install-bench nginx
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
+
 install: $(BIN)/.installed vendor translations
+
+install-bench: install $(BIN)/.bench-installed
+
+$(BIN)/.bench-installed: pyproject.toml $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +83,12 @@ chromium:
 # The tests check that what the portal signs verifies with xmlsec1 too.
 xmlsec1:
 	@command -v xmlsec1 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1; }
+
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance
