@@ -57,17 +57,19 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # Failed logins: one account is not guessed, and one address cannot
     # try many accounts (loose enough for citizens behind a shared NAT).
-    LOGIN_LIMIT_PER_IIN = "5 per minute;20 per hour"
-    LOGIN_LIMIT_PER_ADDRESS = "30 per minute;300 per hour"
+    # Each limit can be set from the environment (the load run, where every citizen
+    # comes from 127.0.0.1, raises the per-address ones).
+    LOGIN_LIMIT_PER_IIN = os.environ.get("LOGIN_LIMIT_PER_IIN") or "5 per minute;20 per hour"
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS") or "30 per minute;300 per hour"
 
     TEMPLATES_AUTO_RELOAD = False
 
     # SMS passwords, on top of the per-citizen rules in webapp/sms/codes.py:
     # requests for a password per address, citizen and phone, and entries.
-    SMS_LIMIT_PER_ADDRESS = "30 per hour"
-    SMS_LIMIT_PER_CITIZEN = "10 per hour"
-    SMS_LIMIT_PER_PHONE = "10 per hour"
-    SMS_CODE_ENTRY_LIMIT = "30 per hour"
+    SMS_LIMIT_PER_ADDRESS = os.environ.get("SMS_LIMIT_PER_ADDRESS") or "30 per hour"
+    SMS_LIMIT_PER_CITIZEN = os.environ.get("SMS_LIMIT_PER_CITIZEN") or "10 per hour"
+    SMS_LIMIT_PER_PHONE = os.environ.get("SMS_LIMIT_PER_PHONE") or "10 per hour"
+    SMS_CODE_ENTRY_LIMIT = os.environ.get("SMS_CODE_ENTRY_LIMIT") or "30 per hour"
 
     # The service providers whose signed messages the portal accepts (BINs).
     PROVIDER_BINS: tuple[str, ...] = ()
@@ -135,6 +137,12 @@ class Config:
     HUEY_IMMEDIATE = False
     HUEY_EMBEDDED_CONSUMER: bool | None = None
     HUEY_WORKERS = 2
+    # A job's claim older than this belongs to a worker that was killed mid-job: the
+    # sweep (webapp/recovery.py, every minute) queues the work again. Longer than the
+    # SMS gateway's and the provider's timeouts, so a slow live job is never doubled.
+    JOBS_STALE_SECONDS = float(os.environ.get("JOBS_STALE_SECONDS") or 300)
+    # How far back the sweep looks.
+    JOBS_SWEEP_WINDOW_SECONDS = 2 * 24 * 3600
 
     # Handing sent applications over to the service provider (webapp/provider/delivery.py),
     # from a background job. PROVIDER_GATEWAY: "sandbox" (the operator console at
@@ -184,6 +192,9 @@ class SandboxConfig(Config):
     SMS_GATEWAY_PASSWORD = os.environ.get("SMS_GATEWAY_PASSWORD")
     HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", Config.HUEY_SQLITE_PATH)
     HUEY_EMBEDDED_CONSUMER = _flag(os.environ.get("HUEY_EMBEDDED_CONSUMER"))
+    # This many generated test citizens join the sandbox registries (the load run's;
+    # webapp/sandbox/synthetic.py), loaded by `flask sandbox load-synthetic`.
+    SANDBOX_SYNTHETIC_CITIZENS = int(os.environ.get("SANDBOX_SYNTHETIC_CITIZENS") or 0)
 
 
 class TestConfig(SandboxConfig):

@@ -1,6 +1,7 @@
 """Background jobs on Huey: sending SMS, tidying old one-time codes, handing
 applications over to the service provider (and, in the sandbox, its automatic
-decisions).
+decisions), and every minute re-queueing what a killed worker left half-done
+(webapp/recovery.py).
 
 Where jobs wait, and who runs them:
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
 PURGE_REQUEST_DRAFTS = "qyzmet.purge_request_drafts"
+SWEEP = "qyzmet.sweep"
 DELIVER_APPLICATION = "qyzmet.deliver_application"
 SANDBOX_AUTO_DECIDE = "qyzmet.sandbox_auto_decide"
 
@@ -63,6 +65,9 @@ def init_app(app: Flask) -> None:
             raise click.ClickException("HUEY_IMMEDIATE is on: jobs run where they are queued, there is nothing to consume.")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         huey = get_huey(app)
+        # Work a killed worker left claimed is queued again now, not at the next minute.
+        with app.app_context():
+            _sweep(app)
         click.echo(f"Consuming {huey.name!r} jobs from {_where(app)}.")
         huey.create_consumer(**_consumer_options(app, workers), check_worker_health=True).run()
 
@@ -187,7 +192,15 @@ def _build(app: Flask) -> tuple[Huey, dict]:
         with app.app_context():
             citizen_requests.purge_drafts()
 
-    tasks = {SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task, PURGE_REQUEST_DRAFTS: purge_request_drafts_task}
+    @huey.periodic_task(crontab(minute="*"), name=SWEEP)
+    def sweep_task():
+        with app.app_context():
+            _sweep(app)
+
+    tasks = {
+        SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task, PURGE_REQUEST_DRAFTS: purge_request_drafts_task,
+        SWEEP: sweep_task,
+    }
 
     # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).
     @huey.task(
@@ -214,6 +227,19 @@ def _build(app: Flask) -> tuple[Huey, dict]:
         tasks[SANDBOX_AUTO_DECIDE] = sandbox_auto_decide_task
 
     return huey, tasks
+
+
+def _sweep(app: Flask) -> None:
+    """Queue again what a killed worker left half-done (webapp/recovery.py); never stops the worker."""
+    from webapp import recovery
+
+    try:
+        recovery.sweep()
+    except Exception:  # noqa: BLE001  (the database may be down; the next minute tries again)
+        log.exception("Sweeping for work left by dead workers failed")
+        from webapp.extensions import db
+
+        db.session.rollback()
 
 
 def _consumer_options(app: Flask, workers: int | None) -> dict:

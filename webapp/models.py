@@ -151,6 +151,10 @@ class Application(db.Model):
     due_on: Mapped[dt.date] = mapped_column(Date)
     # When the provider's system took the application (the hand-over job).
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The hand-over job holding it right now (None between attempts), and how many attempts
+    # began: a claim older than JOBS_STALE_SECONDS belongs to a killed worker (webapp/recovery.py).
+    delivery_claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # A deadline the citizen has to meet: documents to provide, or an objection to make.
     citizen_due_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -201,6 +205,11 @@ class SmsMessage(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     gateway_message_id: Mapped[str | None] = mapped_column(String(100))
+    # When the last attempt claimed it: "sending" with an old claim means the worker died (webapp/recovery.py).
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The one-time code to blank out of the text once sent or failed; kept on the row (not only
+    # in the job's arguments) so a job re-queued after a worker died still blanks it.
+    redact: Mapped[str | None] = mapped_column(String(32))
 
 
 class OneTimeCode(db.Model):

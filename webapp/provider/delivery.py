@@ -26,13 +26,18 @@ not retry: refused, wrong credentials, no such service) or
 - `none` (production without PROVIDER_URL): nothing is handed over; the
   job logs an error and leaves the application undelivered.
 
-Never twice: an application with `delivered_at` set is skipped. Two jobs
-racing for one application could both post it (there is no claim column);
-the idempotency key is what makes that harmless at the provider.
+Never twice: an application with `delivered_at` set is skipped, and a job
+first claims the application (`delivery_claimed_at`, one conditional
+UPDATE), so two jobs for one application never post it at once; an attempt
+that fails releases the claim. A claim older than JOBS_STALE_SECONDS belongs
+to a killed worker: webapp/recovery.py queues the job again. The
+idempotency key makes a repeat harmless at the provider anyway (a worker
+killed after the provider took it, before `delivered_at` was written).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Mapping, Protocol
@@ -47,6 +52,7 @@ from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFa
 log = logging.getLogger(__name__)
 
 DELIVERED, ALREADY_DELIVERED, FAILED, MISSING = "delivered", "already-delivered", "failed", "missing"
+BUSY = "busy"  # another job holds the claim right now
 
 @dataclass(frozen=True)
 class Handover:
@@ -172,6 +178,38 @@ def deliver(application_id: int, *, final: bool = True) -> str:
         return ALREADY_DELIVERED
     handover = Handover(application.id, application.number, application.service_slug, application.signed_xml)
     db.session.rollback()  # hold no transaction open while the provider answers
+    claimed_at = clock.now()
+    stale = claimed_at - dt.timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    claimed = db.session.execute(
+        db.update(Application)
+        .where(
+            Application.id == application_id,
+            Application.delivered_at.is_(None),
+            db.or_(Application.delivery_claimed_at.is_(None), Application.delivery_claimed_at < stale),
+        )
+        .values(delivery_claimed_at=claimed_at, delivery_attempts=Application.delivery_attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        delivered = db.session.scalar(db.select(Application.delivered_at).where(Application.id == application_id))
+        return ALREADY_DELIVERED if delivered is not None else BUSY
+    outcome = None
+    try:
+        outcome = _hand_over(handover, final=final)
+        return outcome
+    finally:
+        if outcome != DELIVERED:  # failed, or raised for a retry: the next job may claim it
+            db.session.rollback()
+            db.session.execute(
+                db.update(Application)
+                .where(Application.id == application_id, Application.delivery_claimed_at == claimed_at)
+                .values(delivery_claimed_at=None)
+            )
+            db.session.commit()
+
+
+def _hand_over(handover: Handover, *, final: bool) -> str:
+    """Post the claimed application to the provider and record it delivered."""
     try:
         adapter = gateway()
     except Exception as error:  # noqa: BLE001  (a configuration error: no retry will mend it)
@@ -192,12 +230,12 @@ def deliver(application_id: int, *, final: bool = True) -> str:
         raise error
     updated = db.session.execute(
         db.update(Application)
-        .where(Application.id == application_id, Application.delivered_at.is_(None))
-        .values(delivered_at=clock.now())
+        .where(Application.id == handover.application_id, Application.delivered_at.is_(None))
+        .values(delivered_at=clock.now(), delivery_claimed_at=None)
     ).rowcount
     db.session.commit()
     if not updated:
-        return ALREADY_DELIVERED  # another job recorded it a moment ago
+        return ALREADY_DELIVERED  # recorded a moment ago (by a job that took over a stale claim)
     log.info("Application %s delivered to the provider (%s)", handover.number, reference)
     adapter.delivered(handover)
     return DELIVERED

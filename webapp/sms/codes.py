@@ -209,7 +209,7 @@ def issue(
         failed_attempts=0,
     )
     row.code_hash = _digest(row, code)
-    message = outbox.create(phone, text_for_code(code), purpose=purpose, iin=iin, now=now)
+    message = outbox.create(phone, text_for_code(code), purpose=purpose, iin=iin, now=now, redact=code)
     row.message_id = message.id
     db.session.add(row)
     db.session.commit()

@@ -13,8 +13,10 @@ waits for the gateway, and never raises because of it. The job calls
   failure, or the last attempt failed) or queued again with the error,
   raising so Huey retries it later.
 
-A message left in "sending" means its process died mid-send: it is not
-sent again automatically (the citizen can ask for a new code).
+A message left in "sending" means its worker died mid-send (Huey pops a
+job before running it, so a killed worker loses it): webapp/recovery.py
+finds claims older than JOBS_STALE_SECONDS, puts the message back in the
+queue and queues the job again, with the same idempotency key.
 
 Gateways that do not keep texts (the real one) get the one-time code
 blanked out of the stored text once the message is sent or has failed.
@@ -41,9 +43,16 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def create(phone: str, text: str, *, purpose: str, iin: str | None = None, now: dt.datetime | None = None) -> SmsMessage:
-    """Add a queued message to the session (flushed, not committed); `send()` it after committing."""
+def create(
+    phone: str, text: str, *, purpose: str, iin: str | None = None, now: dt.datetime | None = None,
+    redact: str | None = None,
+) -> SmsMessage:
+    """Add a queued message to the session (flushed, not committed); `send()` it after committing.
+
+    `redact`: the one-time code to blank out of the text once it is sent or has failed.
+    """
     message = SmsMessage(
+        redact=redact,
         public_id=new_public_id(),
         iin=iin,
         phone=phone,
@@ -102,7 +111,7 @@ def deliver(message_id: int, *, final: bool = True, redact: str | None = None) -
     claimed = db.session.execute(
         db.update(SmsMessage)
         .where(SmsMessage.id == message_id, SmsMessage.status == QUEUED)
-        .values(status=SENDING, attempts=SmsMessage.attempts + 1)
+        .values(status=SENDING, attempts=SmsMessage.attempts + 1, claimed_at=clock.now())
     ).rowcount
     db.session.commit()
     message = db.session.get(SmsMessage, message_id)
@@ -135,12 +144,20 @@ def deliver(message_id: int, *, final: bool = True, redact: str | None = None) -
         message.sent_at = clock.now()
         message.gateway_message_id = str(gateway_id)[:100]
         message.last_error = None
-    if message.status in (SENT, FAILED) and redact and not (gateway and gateway.keeps_text):
-        message.text = message.text.replace(redact, REDACTED, 1)
+    if message.status in (SENT, FAILED):
+        finish_redaction(message, redact, keeps_text=bool(gateway and gateway.keeps_text))
     db.session.commit()
     if retry_error is not None:
         raise retry_error
     return message.status
+
+
+def finish_redaction(message: SmsMessage, redact: str | None = None, *, keeps_text: bool = False) -> None:
+    """Blank the one-time code out of a message that is done with (unless the gateway keeps texts)."""
+    redact = redact or message.redact
+    if redact and not keeps_text:
+        message.text = message.text.replace(redact, REDACTED, 1)
+    message.redact = None
 
 
 def messages(phone: str | None = None, iin: str | None = None, limit: int = 100) -> list[SmsMessage]:
