@@ -159,6 +159,20 @@ def insert_history(iin: str, count: int, prefix: str) -> list[str]:
     return numbers
 
 
+def seed_histories(app: Flask) -> tuple[list[str], list[str]]:
+    """The two histories (A: SMALL applications, B: LARGE) in app's database, then ANALYZE so the planner
+    has the statistics autovacuum would give it. Their numbers, newest first. bench/http_bench.py seeds
+    the database it serves under gunicorn with this too."""
+    from webapp.extensions import db
+
+    with app.app_context():
+        small = insert_history(CITIZEN_A, SMALL, "8001")
+        large = insert_history(CITIZEN_B, LARGE, "8002")
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    return small, large
+
+
 def log_in(client: FlaskClient, iin: str) -> None:
     """Through the real login form, as tests.conftest.log_in does."""
     page = client.get(f"/{LANG}/login").get_data(as_text=True)
@@ -260,12 +274,9 @@ def prepare(directory: Path) -> Setting:
     seconds["migrations_and_citizens"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    small, large = seed_histories(app)
     with app.app_context():
-        small = insert_history(CITIZEN_A, SMALL, "8001")
-        large = insert_history(CITIZEN_B, LARGE, "8002")
         engine = db.engine
-        with engine.begin() as connection:  # the planner's statistics, as autovacuum would leave them
-            connection.execute(text("ANALYZE"))
         database = {"dialect": engine.dialect.name, "driver": engine.dialect.driver,
                     "server_version": ".".join(map(str, engine.dialect.server_version_info or ())) or None}
         if engine.dialect.name == "sqlite":
