@@ -87,7 +87,13 @@ def load_test_citizens() -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Add the `flask sandbox load` command."""
+    """Add the `flask sandbox` commands; add the generated citizens to the registries if asked."""
+    if app.config.get("SANDBOX_SYNTHETIC_CITIZENS"):
+        app.extensions["state_registries"] = synthetic.WithSyntheticCitizens(
+            app.extensions["state_registries"], app.config["SANDBOX_SYNTHETIC_CITIZENS"]
+        )
+        # Generated now (a second or two per thousand), not in some citizen's first request.
+        app.extensions["state_registries"].synthetic_citizens()
 
     @app.cli.group("sandbox")
     def sandbox_cli():
@@ -97,6 +103,14 @@ def init_app(app: Flask) -> None:
     def load():
         """Load (or reset) the test citizens' accounts and phones."""
         click.echo(f"Loaded {load_test_citizens()} test citizens.")
+
+    @sandbox_cli.command("load-synthetic")
+    def load_synthetic():
+        """Create the accounts and phones of the SANDBOX_SYNTHETIC_CITIZENS generated citizens (load runs)."""
+        registries = app.extensions["state_registries"]
+        if not isinstance(registries, synthetic.WithSyntheticCitizens):
+            raise click.UsageError("Set SANDBOX_SYNTHETIC_CITIZENS to how many generated citizens you need.")
+        click.echo(f"Loaded {synthetic.load_synthetic_citizens(registries)} generated test citizens.")
 
     @sandbox_cli.command("pki")
     @click.option("--if-missing", is_flag=True, help="Keep the sandbox CA when it already exists.")
@@ -113,3 +127,4 @@ def init_app(app: Flask) -> None:
 from webapp.sandbox import pki  # noqa: E402  (its routes join the sandbox blueprint)
 from webapp.sandbox import sms  # noqa: E402  (its routes join the sandbox blueprint)
 from webapp.sandbox import operator  # noqa: E402  (its routes join the sandbox blueprint)
+from webapp.sandbox import synthetic  # noqa: E402
