@@ -95,6 +95,15 @@ def check_page(response) -> None:
         assert not leftovers, f"{response.request.path}: untranslated {leftovers[:5]}"
 
 
+_LIMITER_STORAGE: list = []
+
+
+def _limiter_storage() -> list:
+    from webapp.extensions import limiter
+
+    return [limiter._storage, limiter._limiter]
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """One portal for the whole run, on a database built by the migrations."""
@@ -116,6 +125,7 @@ def app(tmp_path_factory):
         },
     )
     application.test_client_class = PageCheckingClient
+    _LIMITER_STORAGE[:] = _limiter_storage()
     pki.create(application)
     with application.app_context():
         upgrade(directory=str(REPO_ROOT / "migrations"))
@@ -133,6 +143,10 @@ def _fresh_state(request):
     from webapp.extensions import db, limiter
     from webapp.sandbox import load_test_citizens
 
+    # Flask-Limiter keeps one storage for its (module-wide) limiter, and the
+    # last create_app() sets it: a test that built another app (production,
+    # Redis) must not leave its storage to the tests after it.
+    limiter._storage, limiter._limiter = _LIMITER_STORAGE
     with app.app_context():
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))

@@ -9,16 +9,9 @@ NCA_TEST_CA = REPO_ROOT.parent / "shared" / "nca-test-pki" / "nca_rsa_test.crt"
 
 
 def production_env(tmp_path, **changes):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    env = {
-        "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:5432/test",
-        "TRUSTED_CA_BUNDLE": str(bundle),
-        "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
-    }
-    env.update(changes)
-    return {k: v for k, v in env.items() if v is not None}
+    from tests.production import production_environment
+
+    return production_environment(tmp_path, **changes)
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "TRUSTED_CA_BUNDLE"])

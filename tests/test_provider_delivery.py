@@ -313,16 +313,9 @@ def test_the_adapter_comes_from_the_configuration():
 
 
 def _production_env(tmp_path, **changes):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    env = {
-        "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:5432/test",
-        "TRUSTED_CA_BUNDLE": str(bundle),
-        "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
-    }
-    env.update(changes)
-    return env
+    from tests.production import production_environment
+
+    return production_environment(tmp_path, **changes)
 
 
 def test_production_refuses_the_sandbox_provider(tmp_path):

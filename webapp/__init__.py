@@ -24,12 +24,23 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     if config_class is ProductionConfig:
         app.config.update(ProductionConfig.from_environment())
     app.config.update(overrides or {})
-    _configure_redis(app)
+    _configure_redis(app, overrides or {})
+    _configure_database_timeout(app)
     REPO_ROOT.joinpath("instance").mkdir(exist_ok=True)
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx: the client's address and scheme come from X-Forwarded-*
+        # (rate limits per address, /metrics's network check, https URLs).
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from webapp import i18n, models, rendering, security, translate  # noqa: F401  (models register tables)
-    from webapp.sessions import DatabaseSessionInterface
-    from webapp.extensions import babel, csrf, db, htmx, limiter, migrate, server_sessions
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    from webapp import health, i18n, models, observability, rendering, security, translate  # noqa: F401  (models register tables)
+    from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
+    from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
+
+    # First, so the request id and the timer cover every other hook.
+    observability.init_app(app)
 
     db.init_app(app)
     migrate.init_app(
@@ -43,11 +54,12 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     limiter.init_app(app)
     htmx.init_app(app)
     if app.config.get("REDIS_URL"):
-        server_sessions.init_app(app)
+        app.session_interface = RedisSessionInterface(app, app.config["SESSION_REDIS"])
     else:
         app.session_interface = DatabaseSessionInterface(app)
 
     app.extensions["state_registries"] = _load_registries(app.config["STATE_REGISTRIES"])
+    health.init_app(app)
 
     i18n.init_app(app)
     security.init_app(app)
@@ -80,16 +92,31 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     return app
 
 
-def _configure_redis(app: Flask) -> None:
+def _configure_database_timeout(app: Flask) -> None:
+    """PostgreSQL: connect within DATABASE_CONNECT_TIMEOUT seconds (libpq's connect_timeout)."""
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if uri.startswith("postgres") and app.config.get("DATABASE_CONNECT_TIMEOUT"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT"]), **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _configure_redis(app: Flask, overrides: Mapping[str, Any]) -> None:
     """With REDIS_URL, sessions and rate limits live in Redis, not in-process."""
     url = app.config.get("REDIS_URL")
     if not url:
         return
     import redis
 
-    app.config.setdefault("SESSION_REDIS", redis.Redis.from_url(url))
+    # Short timeouts: a Redis that stops answering fails requests quickly instead of hanging workers.
+    timeout = app.config.get("REDIS_TIMEOUT", 2)
+    app.config.setdefault(
+        "SESSION_REDIS", redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    )
     app.config["SESSION_TYPE"] = "redis"
-    app.config["RATELIMIT_STORAGE_URI"] = url
+    if "RATELIMIT_STORAGE_URI" not in overrides:
+        app.config["RATELIMIT_STORAGE_URI"] = url
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": timeout, "socket_timeout": timeout})
 
 
 def _load_registries(spec: str | None):

@@ -64,6 +64,23 @@ class Config:
 
     TEMPLATES_AUTO_RELOAD = False
 
+    # Behind this many reverse proxies (nginx: 1) the client's address and
+    # scheme are read from X-Forwarded-For/-Proto (werkzeug's ProxyFix); 0: none.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT") or 0)
+    # Observability (webapp/observability.py, webapp/health.py): logs as
+    # "json" or "text"; /metrics for these networks (or METRICS_TOKEN as a
+    # bearer token); probe and Redis timeouts in seconds.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
+    LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+    METRICS_ENABLED = True
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS") or "127.0.0.0/8 ::1/128"
+    METRICS_TOKEN: str | None = os.environ.get("METRICS_TOKEN") or None
+    READY_TIMEOUT = 2
+    REDIS_TIMEOUT = 2
+    # Seconds to connect to PostgreSQL: a stopped or unreachable database
+    # fails requests (and /readyz) quickly instead of hanging workers.
+    DATABASE_CONNECT_TIMEOUT = 5
+
     # SMS passwords, on top of the per-citizen rules in webapp/sms/codes.py:
     # requests for a password per address, citizen and phone, and entries.
     SMS_LIMIT_PER_ADDRESS = os.environ.get("SMS_LIMIT_PER_ADDRESS") or "30 per hour"
@@ -220,38 +237,148 @@ class TestConfig(SandboxConfig):
 class ProductionConfig(Config):
     """Production: everything from the environment; no sandbox routes at all."""
 
-    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "TRUSTED_CA_BUNDLE", "STATE_REGISTRIES")
+    REQUIRED = (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "TRUSTED_CA_BUNDLE",
+        "STATE_REGISTRIES",
+        "PROVIDER_BINS",
+        "PORTAL_SIGNING_KEY",
+    )
+    # Served over https only (nginx terminates TLS): cookies never travel in
+    # clear, and security.py sends HSTS on every response outside the sandbox.
+    SESSION_COOKIE_SECURE = True
+    WTF_CSRF_SSL_STRICT = True
+    PREFERRED_URL_SCHEME = "https"
 
     @classmethod
     def from_environment(cls, environ=os.environ) -> dict:
-        """Read and check the settings production cannot run without."""
-        missing = [name for name in cls.REQUIRED if not environ.get(name)]
+        """Read and check the settings production cannot run without; ConfigError names what is wrong."""
+        from urllib.parse import urlsplit
+
+        missing = [name for name in cls.REQUIRED if not (environ.get(name) or "").strip()]
         if missing:
             raise ConfigError(
                 "Production needs these environment variables: " + ", ".join(missing)
             )
-        if len(environ["SECRET_KEY"]) < 32:
-            raise ConfigError("SECRET_KEY must be at least 32 characters long")
-        if not Path(environ["TRUSTED_CA_BUNDLE"]).is_file():
-            raise ConfigError(f"TRUSTED_CA_BUNDLE is not a file: {environ['TRUSTED_CA_BUNDLE']}")
+        secret = environ["SECRET_KEY"]
+        if len(secret) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long (and random)")
         if environ["DATABASE_URL"].startswith("sqlite"):
             raise ConfigError("DATABASE_URL must name PostgreSQL in production, not SQLite")
+        if not environ["DATABASE_URL"].startswith(("postgresql", "postgres:")):
+            raise ConfigError("DATABASE_URL must name PostgreSQL (postgresql+psycopg://...)")
+        # Sessions, rate limits and the job queue must be shared by every
+        # worker process and every instance: in-process memory is not.
+        if urlsplit(environ["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        bundle = _trusted_ca_bundle(environ["TRUSTED_CA_BUNDLE"])
+        if environ["STATE_REGISTRIES"].startswith("webapp.registries.sandbox"):
+            raise ConfigError("STATE_REGISTRIES names the sandbox registries; production needs the real adapter")
+        bins = tuple(environ["PROVIDER_BINS"].replace(",", " ").split())
+        bad_bins = [value for value in bins if not (len(value) == 12 and value.isdigit())]
+        if bad_bins:
+            raise ConfigError(f"PROVIDER_BINS must be 12-digit BINs separated by spaces, not {', '.join(bad_bins)}")
+        ncalayer = environ.get("NCALAYER_URL") or Config.NCALAYER_URL
+        if not ncalayer.startswith("wss://"):
+            raise ConfigError("NCALAYER_URL must be wss:// in production (NCALayer's TLS port)")
+        proxies = environ.get("PROXY_COUNT", "1")
+        if not proxies.isdigit():
+            raise ConfigError("PROXY_COUNT must be a whole number (reverse proxies in front; nginx: 1)")
+        metrics_token = environ.get("METRICS_TOKEN") or None
+        if metrics_token and len(metrics_token) < 32:
+            raise ConfigError("METRICS_TOKEN must be at least 32 characters long")
+        connect_timeout = int(environ.get("DATABASE_CONNECT_TIMEOUT") or 5)
         return {
-            "SECRET_KEY": environ["SECRET_KEY"],
+            "SECRET_KEY": secret,
             "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
-            "TRUSTED_CA_BUNDLE": environ["TRUSTED_CA_BUNDLE"],
+            "DATABASE_CONNECT_TIMEOUT": connect_timeout,
+            "TRUSTED_CA_BUNDLE": bundle,
             "STATE_REGISTRIES": environ["STATE_REGISTRIES"],
-            "REDIS_URL": environ.get("REDIS_URL"),
-            "NCALAYER_URL": environ.get("NCALAYER_URL", Config.NCALAYER_URL),
-            "OCSP_URL": environ.get("OCSP_URL") or None,
-            "CRL_URLS": tuple(environ.get("CRL_URLS", "").split()),
-            "REVOCATION_METHODS": tuple(environ.get("REVOCATION_METHODS", "ocsp crl").split()),
+            "REDIS_URL": environ["REDIS_URL"],
+            "NCALAYER_URL": ncalayer,
+            **_revocation_from_environment(environ),
             "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
-            "PROVIDER_BINS": tuple(environ.get("PROVIDER_BINS", "").split()),
+            "PROVIDER_BINS": bins,
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
+            **_portal_key_from_environment(environ),
+            "SESSION_COOKIE_SECURE": True,
+            "PROXY_COUNT": int(proxies),
+            "LOG_FORMAT": environ.get("LOG_FORMAT") or "json",
+            "LOG_LEVEL": environ.get("LOG_LEVEL") or "INFO",
+            "METRICS_ALLOWED_NETWORKS": environ.get("METRICS_ALLOWED_NETWORKS") or Config.METRICS_ALLOWED_NETWORKS,
+            "METRICS_TOKEN": metrics_token,
             **_sms_from_environment(environ),
             **_provider_from_environment(environ),
         }
+
+
+def _trusted_ca_bundle(value: str) -> str:
+    """Each file named (separated by os.pathsep) must exist and hold at least one PEM certificate."""
+    from cryptography import x509
+
+    for name in [part for part in value.split(os.pathsep) if part]:
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"TRUSTED_CA_BUNDLE is not a file: {name}")
+        try:
+            certificates = x509.load_pem_x509_certificates(path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"TRUSTED_CA_BUNDLE {name} holds no readable PEM certificate: {error}") from None
+        if not certificates:
+            raise ConfigError(f"TRUSTED_CA_BUNDLE {name} holds no certificate")
+    return value
+
+
+def _revocation_from_environment(environ) -> dict:
+    """Revocation is always checked in production, at addresses the operator names.
+
+    No method at all is refused: signing/revocation.py fails closed, so every
+    EDS signature would be refused as unverifiable; and not checking would
+    accept a stolen, revoked key. Each method named needs its source
+    configured here (OCSP_URL, CRL_URLS) rather than taken from the
+    certificate, so the portal only ever fetches from the NCA's own servers.
+    OCSP over plain http is normal: its answers are signed.
+    """
+    from urllib.parse import urlsplit
+
+    methods = tuple(environ.get("REVOCATION_METHODS", "ocsp crl").replace(",", " ").split())
+    if not methods or set(methods) & {"none", "off"}:
+        raise ConfigError("REVOCATION_METHODS must name ocsp, crl or both: production always checks revocation")
+    unknown = sorted(set(methods) - {"ocsp", "crl"})
+    if unknown:
+        raise ConfigError(f"REVOCATION_METHODS may only name ocsp and crl, not {', '.join(unknown)}")
+    ocsp = (environ.get("OCSP_URL") or "").strip() or None
+    crls = tuple(environ.get("CRL_URLS", "").split())
+    if "ocsp" in methods and not ocsp:
+        raise ConfigError("REVOCATION_METHODS names ocsp: OCSP_URL is needed (the NCA's OCSP responder)")
+    if "crl" in methods and not crls:
+        raise ConfigError("REVOCATION_METHODS names crl: CRL_URLS is needed (the NCA's CRLs, separated by spaces)")
+    for url in ((ocsp,) if ocsp else ()) + crls:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise ConfigError(f"Revocation addresses must be http(s) URLs, not {url!r}")
+    return {"REVOCATION_METHODS": methods, "OCSP_URL": ocsp, "CRL_URLS": crls}
+
+
+def _portal_key_from_environment(environ) -> dict:
+    """The portal's own PKCS#12 key (webapp/signatures.py portal_key), opened once now so a
+    missing file or a wrong password stops the start, not the first SMS-signed application."""
+    from signing.xmldsig import SigningKey
+
+    path = Path(environ["PORTAL_SIGNING_KEY"])
+    password = environ.get("PORTAL_SIGNING_KEY_PASSWORD") or ""
+    if not path.is_file():
+        raise ConfigError(f"PORTAL_SIGNING_KEY is not a file: {path}")
+    try:
+        SigningKey.from_pkcs12(path, password)
+    except OSError as error:
+        raise ConfigError(f"PORTAL_SIGNING_KEY cannot be read: {error}") from None
+    except Exception as error:  # noqa: BLE001  (wrong password, not PKCS#12, no RSA key: all stop the start)
+        raise ConfigError(
+            f"PORTAL_SIGNING_KEY cannot be opened with PORTAL_SIGNING_KEY_PASSWORD: {type(error).__name__}"
+        ) from None
+    return {"PORTAL_SIGNING_KEY": str(path), "PORTAL_SIGNING_KEY_PASSWORD": password}
 
 
 def _sms_from_environment(environ) -> dict:

@@ -5,15 +5,17 @@ serialisation). Its own SQLAlchemy backend defines its model anew for every
 app and creates its table at start-up, outside the migrations, and commits
 the request's database session; so this backend keeps only the storage:
 a migrated table, written through its own short transactions. With
-REDIS_URL the portal uses Flask-Session's Redis backend instead.
+REDIS_URL the portal uses Flask-Session's Redis backend instead, with the
+same rule for background polls.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
+from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import delete, insert, select, update
 
 from webapp.extensions import db
@@ -23,8 +25,37 @@ from webapp.models import WebSession, utcnow
 # Sent by elements that poll in the background (History of Services, the SMS countdown).
 BACKGROUND_POLL_HEADER = "Qyzmet-Poll"
 
+# An unchanged session's expiry is pushed forward at most this often (not on every request): the
+# idle timeout is then PERMANENT_SESSION_LIFETIME less at most this much.
+REFRESH_GRANULARITY = dt.timedelta(seconds=60)
 
-class DatabaseSessionInterface(ServerSideSessionInterface):
+
+class _SkipBackgroundPolls:
+    def save_session(self, app, session, response) -> None:
+        """Save as Flask-Session does, except for background polls: an open tab
+        polling by itself is not the citizen doing something, so it neither
+        keeps the session alive past its idle timeout nor costs a write."""
+        if request.headers.get(BACKGROUND_POLL_HEADER) and not session.modified:
+            return
+        super().save_session(app, session, response)
+
+
+class RedisSessionInterface(_SkipBackgroundPolls, _FlaskSessionRedis):
+    """Flask-Session's Redis sessions (with REDIS_URL), polls skipped the same way."""
+
+    def __init__(self, app: Flask, client):
+        super().__init__(
+            app,
+            client=client,
+            key_prefix=app.config.get("SESSION_KEY_PREFIX", "session:"),
+            use_signer=False,
+            permanent=app.config["SESSION_PERMANENT"],
+            sid_length=32,
+            serialization_format="msgpack",
+        )
+
+
+class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface):
     """Sessions stored in the web_sessions table."""
 
     ttl = False  # expired rows are deleted by `flask session_cleanup` or on read
@@ -40,14 +71,6 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             cleanup_n_requests=app.config.get("SESSION_CLEANUP_N_REQUESTS"),
         )
 
-    def save_session(self, app, session, response) -> None:
-        """Save as Flask-Session does, except for background polls: an open tab
-        polling by itself is not the citizen doing something, so it neither
-        keeps the session alive past its idle timeout nor costs a write."""
-        if request.headers.get(BACKGROUND_POLL_HEADER) and not session.modified:
-            return
-        super().save_session(app, session, response)
-
     def _retrieve_session_data(self, store_id: str) -> dict | None:
         with db.engine.begin() as connection:
             row = connection.execute(
@@ -59,6 +82,8 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
             if expiry <= utcnow():
                 connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
                 return None
+        # Remembered for _upsert_session: an unchanged session need not be written on every request.
+        g.web_session_stored = (store_id, bytes(row.data), expiry)
         return self.serializer.decode(row.data)
 
     def _delete_session(self, store_id: str) -> None:
@@ -69,6 +94,17 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         self, session_lifetime: dt.timedelta, session: ServerSideSession, store_id: str
     ) -> None:
         values = {"data": self.serializer.encode(session), "expiry": utcnow() + session_lifetime}
+        stored = g.get("web_session_stored")
+        if (
+            stored is not None
+            and stored[0] == store_id
+            and stored[1] == values["data"]
+            and values["expiry"] - stored[2] < REFRESH_GRANULARITY
+        ):
+            # Unchanged and refreshed less than a minute ago: the sliding expiry stays within
+            # REFRESH_GRANULARITY of the idle timeout, and a page costs no write (a commit, an
+            # fsync on SQLite: most of a cached page's time in bench/http_bench.py).
+            return
         with db.engine.begin() as connection:
             changed = connection.execute(
                 update(WebSession).where(WebSession.session_id == store_id).values(**values)

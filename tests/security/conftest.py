@@ -156,15 +156,10 @@ def production_app(tmp_path, monkeypatch, **overrides) -> Flask:
     from webapp.config import REPO_ROOT, ProductionConfig
     from webapp.sandbox import load_test_citizens
 
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    environment = {
-        "SECRET_KEY": "p" * 40,
-        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:1/never-dialled",
-        "TRUSTED_CA_BUNDLE": str(bundle),
-        "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
-        "NCALAYER_URL": "wss://127.0.0.1:13579",
-    }
+    from tests.production import production_environment
+
+    # Complete and valid (real CA and key files); Redis is switched off below.
+    environment = production_environment(tmp_path)
     for name in ("REDIS_URL", "SMS_GATEWAY", "SMS_GATEWAY_URL", "PROVIDER_GATEWAY", "PROVIDER_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
@@ -175,6 +170,7 @@ def production_app(tmp_path, monkeypatch, **overrides) -> Flask:
         "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
         "HUEY_IMMEDIATE": True,
         "HUEY_EMBEDDED_CONSUMER": False,
+        "REDIS_URL": None,  # sessions in the database, as the other tests
         **overrides,
     })
     app.test_client_class = PageCheckingClient
