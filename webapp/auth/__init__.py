@@ -29,7 +29,9 @@ def log_in(iin: str) -> None:
 
 
 def log_out() -> None:
-    """End the session on the server, not only in the browser."""
+    """End the session on the server, not only in the browser: its row goes and
+    the browser gets a new id, so the old cookie names nothing any more."""
+    current_app.session_interface.regenerate(session)  # before clear(): it skips an empty session
     session.clear()
     g.pop("citizen", None)
 
