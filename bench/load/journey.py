@@ -118,11 +118,13 @@ class Journey:
     @staticmethod
     def expect(step: str, response, status: int | tuple[int, ...], marker: str | None = None) -> None:
         statuses = status if isinstance(status, tuple) else (status,)
+        path = urlsplit(response.url or "").path
         if response.status_code not in statuses:
-            raise JourneyError(step, f"{response.request.method} {urlsplit(response.url).path} answered "
-                                     f"{response.status_code}, expected {statuses}: {response.text[:300]!r}")
+            # locust answers a refused connection with status 0 and the error on the response
+            detail = getattr(response, "error", None) or (response.text or "")[:300]
+            raise JourneyError(step, f"{path} answered {response.status_code}, expected {statuses}: {detail!r}")
         if marker is not None and marker not in response.text:
-            raise JourneyError(step, f"{urlsplit(response.url).path} lacks {marker!r}")
+            raise JourneyError(step, f"{path} lacks {marker!r}")
 
     @staticmethod
     def token(step: str, html: str) -> str:
@@ -134,7 +136,8 @@ class Journey:
     @staticmethod
     def location(step: str, response) -> str:
         if response.status_code not in (302, 303):
-            raise JourneyError(step, f"expected a redirect, got {response.status_code}: {response.text[:300]!r}")
+            detail = getattr(response, "error", None) or (response.text or "")[:300]
+            raise JourneyError(step, f"expected a redirect, got {response.status_code}: {detail!r}")
         return urlsplit(response.headers["Location"]).path
 
     # The journey
