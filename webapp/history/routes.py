@@ -93,7 +93,9 @@ def index():
     """
     iin = current_citizen().iin
     query = listing.Query.from_args(request.args)
-    etag = listing.etag(iin, query, current_language(), today(), unread_notifications() or 0)
+    state = listing.validator_state(iin)
+    g.unread_notifications = state.unread  # the header's count too, from the same statement
+    etag = listing.etag(iin, query, current_language(), today(), state)
     fragment = bool(request.htmx and request.htmx.target == RESULTS)
     if fragment and request.if_none_match.contains(etag):
         response = Response(status=304, mimetype="text/html")
