@@ -40,6 +40,10 @@ def safe_next(target: str | None) -> str | None:
     """A same-site path to go back to after logging in, or None."""
     if not target:
         return None
+    # Browsers read a backslash as a slash and drop tabs and newlines ("/\\host",
+    # "/\t/host" are other hosts), and a CR or LF cannot go into a Location header.
+    if any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
