@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -13,6 +13,13 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
+
+try:  # the Redis sessions' store (REDIS_URL)
+    from redis.exceptions import ConnectionError as _RedisDown, TimeoutError as _RedisSlow
+
+    STORE_DOWN: tuple[type[Exception], ...] = (OperationalError, _RedisDown, _RedisSlow)
+except ImportError:  # pragma: no cover
+    STORE_DOWN = (OperationalError,)
 
 PAGES = {
     400: (_l("Sorry, there is a problem with your request"), _l("Go back and try again.")),
@@ -53,17 +60,72 @@ def init_app(app: Flask) -> None:
             headers["Allow"] = ", ".join(error.valid_methods)
         return response, status, headers
 
-    @app.errorhandler(OperationalError)
     def database_unavailable(error):
         log.error("Database unavailable on %s %s: %s", request.method, request.path, error)
         db.session.rollback()
         response, status = render_error(503, *PAGES[503])
         return response, status, {"Retry-After": "30"}
 
+    for kind in STORE_DOWN:
+        app.register_error_handler(kind, database_unavailable)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        # Flask hands errors raised outside the view (finishing the response) to the
+        # InternalServerError handler, with the real error attached.
+        if isinstance(getattr(error, "original_exception", None), STORE_DOWN):
+            return database_unavailable(error.original_exception)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500, *PAGES[500])
 
     app.register_error_handler(InternalServerError, unexpected)
+
+    @app.before_request
+    def _session_store_was_down():
+        if "session_store_error" in g:
+            raise g.session_store_error
+
+    _guard_session_store(app, database_unavailable)
+
+
+def _guard_session_store(app: Flask, unavailable) -> None:
+    """The session store (the database, or Redis) being down gets the 503 page too.
+
+    Flask opens the session before any error handler can run, and saves it
+    after the response is made, where an error would bypass the handlers
+    above and become a bare 500. So: a session that cannot be loaded is
+    replaced by an empty one that is never saved (the citizen's cookie is
+    left alone, and their session is there again once the store is back),
+    and the error is raised again from the first before_request hook, where
+    the 503 handler answers it; a session that cannot be saved turns the
+    response into the 503 page (a redirect after logging in must not pretend
+    it worked).
+    """
+    interface = app.session_interface
+    open_session, save_session = interface.open_session, interface.save_session
+
+    def guarded_open(app_, request_):
+        try:
+            return open_session(app_, request_)
+        except STORE_DOWN as error:
+            g.session_store_error = error
+            return interface.session_class(sid=None, permanent=app_.config.get("SESSION_PERMANENT", True))
+
+    def guarded_save(app_, session, response):
+        if "session_store_error" in g:
+            return None
+        try:
+            return save_session(app_, session, response)
+        except STORE_DOWN as error:
+            g.session_store_error = error
+            page, status, headers = unavailable(error)
+            response.set_data(page.encode() if isinstance(page, str) else page)
+            response.status_code = status
+            response.headers.pop("Location", None)
+            response.headers.pop("Set-Cookie", None)
+            response.headers.update(headers)
+            return None
+
+    interface.open_session = guarded_open
+    interface.save_session = guarded_save

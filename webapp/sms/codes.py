@@ -87,7 +87,8 @@ class Challenge:
     expires_at: dt.datetime
     attempts_left: int
     used: bool
-    # The SMS: queued, sending, sent or failed ("failed": tell the citizen, offer EDS or a new code).
+    # The SMS: queued, sending, retrying (an attempt failed, another is due), sent or failed
+    # ("failed": tell the citizen, offer EDS or a new code).
     delivery: str
 
     ok = True
@@ -433,8 +434,17 @@ def _challenge(row: OneTimeCode) -> Challenge:
         expires_at=_utc(row.expires_at),
         attempts_left=max(0, current_app.config["OTP_MAX_ATTEMPTS"] - row.failed_attempts),
         used=row.used_at is not None,
-        delivery=message.status if message else "failed",
+        delivery=_delivery(message),
     )
+
+
+def _delivery(message: SmsMessage | None) -> str:
+    """The SMS's state as the password page tells it: "retrying" once an attempt has failed and another is due."""
+    if message is None:
+        return "failed"
+    if message.status == "queued" and message.last_error:
+        return "retrying"
+    return message.status
 
 
 def _find(challenge_id: str) -> OneTimeCode | None:

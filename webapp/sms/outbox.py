@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import secrets
 
-from webapp import clock, sms
+from webapp import clock, observability, sms
 from webapp.extensions import db
 from webapp.models import SmsMessage
 from webapp.sms.gateways import DeliveryError, PermanentFailure, Sms
@@ -75,11 +75,12 @@ def send(message: SmsMessage, *, redact: str | None = None) -> SmsMessage:
     """
     from webapp import jobs
 
-    message_id = message.id
+    message_id, purpose = message.id, message.purpose
     try:
         jobs.send_sms(message_id, redact)
     except Exception as error:  # noqa: BLE001  (the queue being down must not break the page)
         log.exception("Could not queue SMS message %s", message_id)
+        observability.count_sms(purpose, FAILED)
         db.session.rollback()
         db.session.execute(
             db.update(SmsMessage)
@@ -96,7 +97,7 @@ def queue(
     phone: str, text: str, *, purpose: str, iin: str | None = None, redact: str | None = None, now: dt.datetime | None = None
 ) -> SmsMessage:
     """Write a message to the outbox and enqueue its sending; returns the message."""
-    message = create(phone, text, purpose=purpose, iin=iin, now=now)
+    message = create(phone, text, purpose=purpose, iin=iin, now=now, redact=redact)
     db.session.commit()
     return send(message, redact=redact)
 
@@ -147,6 +148,7 @@ def deliver(message_id: int, *, final: bool = True, redact: str | None = None) -
     if message.status in (SENT, FAILED):
         finish_redaction(message, redact, keeps_text=bool(gateway and gateway.keeps_text))
     db.session.commit()
+    observability.count_sms(message.purpose, "retry" if retry_error is not None else message.status)
     if retry_error is not None:
         raise retry_error
     return message.status
