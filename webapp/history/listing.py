@@ -22,6 +22,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select, tuple_
 
 from webapp.extensions import db
+from webapp.history import validator_cache
 from webapp.history.texts import STATUS_LABELS
 from webapp.models import Application, Notification
 from webapp.services import catalogue
@@ -166,7 +167,11 @@ class ValidatorState(NamedTuple):
 def validator_state(iin: str) -> ValidatorState:
     """The citizen's applications (count, max(version), max(id): the (iin, version) index alone, whatever the
     number of rows) and unread notifications (a COUNT on the IIN index), in one round trip: the unchanged
-    poll's whole database work besides the session."""
+    poll's whole database work besides the session. From Redis when REDIS_URL is set (validator_cache)."""
+    return validator_cache.cached_state(iin, lambda: _validator_state(iin))
+
+
+def _validator_state(iin: str) -> ValidatorState:
     unread = (
         select(func.count()).select_from(Notification)
         .where(Notification.iin == iin, Notification.read_at.is_(None))
