@@ -53,6 +53,10 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
+        if g.get("personal") and response.mimetype != "text/html":
+            # A download behind a login (an application's XML) is personal too.
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Cookie")
         if response.mimetype == "text/html":
             # One URL serves a whole page or, to htmx, a fragment of it.
             response.vary.add("HX-Request")
