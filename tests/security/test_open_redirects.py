@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import pytest
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token
