@@ -57,7 +57,8 @@ def report(result: dict) -> str:
         f"{sum(v for k, v in result['statuses_in_access_log'].items() if int(k) >= 500)})",
         f"Statuses seen by locust: {result['statuses_seen_by_locust']}",
         f"Journeys: {result['journeys_completed']} completed, {result['journeys_failed']} failed of "
-        f"{result['journeys_started']} started" + (f"; users out of citizens {result['users_out_of_citizens']}"
+        f"{result['journeys_started']} started, {result['journeys_interrupted_by_the_end']} stopped by the end of "
+        f"the run" + (f"; users out of citizens {result['users_out_of_citizens']}"
                                                    if result["users_out_of_citizens"] else ""),
     ]
     if result["whole_journey_seconds"]:

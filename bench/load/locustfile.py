@@ -43,6 +43,7 @@ class _Shared:
         self.started = 0
         self.completed: list[dict] = []  # {"iin", "number", "seconds"}
         self.failed: list[dict] = []  # {"iin", "step", "error", "number"}
+        self.interrupted: list[dict] = []  # {"iin", "after", "number"}: stopped by the end of the run
         self.statuses: Counter = Counter()
         self.server_errors: list[str] = []
         self.sms_requests = 0
@@ -81,6 +82,7 @@ def _write_results(environment, **_kwargs):
             "journeys_started": shared.started,
             "completed": shared.completed,
             "failed": shared.failed,
+            "interrupted": shared.interrupted,
             "statuses": {str(k): v for k, v in sorted(shared.statuses.items())},
             "server_errors": shared.server_errors,
             "sms_requests": shared.sms_requests,
@@ -118,6 +120,14 @@ class CitizenUser(HttpUser):
             events.request.fire(request_type=JOURNEY, name=f"failed at {error.step}", response_time=elapsed * 1000,
                                 response_length=0, exception=error, context={})
             return
+        except BaseException:
+            # Locust stopping the user (GreenletExit) when the run's stop timeout is over:
+            # neither a success nor a failure, but the database may hold its application.
+            with shared.lock:
+                shared.sms_requests += len(asked)
+                shared.interrupted.append({"iin": citizen.iin, "after": journey.steps[-1] if journey.steps else None,
+                                           "number": journey.number})
+            raise
         elapsed = time.perf_counter() - started
         with shared.lock:
             shared.sms_requests += len(asked)
