@@ -32,7 +32,7 @@ def live_server(app):
 def test_the_whole_journey_sends_one_signed_application(app, live_server):
     steps = []
     journey = Journey(requests.Session(), live_server, Citizen(MOTHER_WITH_BABY, PASSWORD), think=(0, 0),
-                      on_step=lambda step, seconds, error: steps.append((step, error)))
+                      history_poll_interval=0, on_step=lambda step, seconds, error: steps.append((step, error)))
     number = journey.run()
     assert all(error is None for _step, error in steps)
     names = [step for step, _error in steps]

@@ -40,7 +40,7 @@ DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qyzmet_load"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PORT = 8200
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-JOURNEY_PAUSES = 14  # think-time pauses in one journey (bench/load/journey.py), for sizing the citizens
+JOURNEY_PAUSES = 15  # think-time pauses in one journey (bench/load/journey.py; the history poll counts as one), for sizing the citizens
 # What the run raises, and why: every simulated citizen shares the address 127.0.0.1.
 RATE_LIMITS = {"SMS_LIMIT_PER_ADDRESS": "1000000 per hour", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute"}
 
