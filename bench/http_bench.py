@@ -5,7 +5,7 @@
 
 Set-up (not timed): a fresh SQLite file in a temporary directory (or the
 PostgreSQL database --database-url names, emptied first), migrated, the
-sandbox citizens and CA loaded (bench/serve.py), and History of Services
+sandbox citizens loaded (no sandbox CA: no measured page needs it), and History of Services
 seeded with bench.history_bench.seed_histories (citizen B: 5,000
 applications). The portal runs under gunicorn on 127.0.0.1 (bench/serve.py,
 the sandbox config); two citizens log in through the real login form (CSRF
@@ -37,6 +37,7 @@ import datetime as dt
 import gzip
 import http.cookiejar
 import json
+import logging
 import os
 import platform
 import re
@@ -55,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import history_bench
-from bench.serve import REPO_ROOT, Gunicorn, portal_environment, prepare_database, reset_postgresql
+from bench.serve import REPO_ROOT, Gunicorn, portal_environment, reset_postgresql
 
 PORTAL_PORT, BARE_PORT = 8101, 8102  # this benchmark's range is 8100-8199
 LANG = "en"
@@ -166,7 +167,8 @@ def htmx_headers(target: str, current_url: str, csrf: str) -> dict[str, str]:
 # Set-up: the database, the portal, the citizens, the cases
 
 
-def prepare_environment(directory: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
+def prepare_environment(directory: Path, database_url: str | None, redis_url: str | None) -> tuple[dict, dict]:
+    """The portal's environment, its database ready; the seconds each part of that took."""
     if database_url:
         reset_postgresql(database_url)
     url = database_url or f"sqlite:///{directory / 'portal.sqlite3'}"
@@ -177,16 +179,24 @@ def prepare_environment(directory: Path, database_url: str | None, redis_url: st
         HUEY_SQLITE_PATH=str(directory / "huey.sqlite3"),
         QYZMET_TODAY="2026-11-23",  # the sandbox data describe late 2026, as the tests do
     )
-    prepare_database(env)
-    seed(url, directory)
-    return env
+    return env, prepare_database_in_process(url, directory)
 
 
-def seed(database_url: str, directory: Path) -> None:
-    """History of Services' 5,000 applications, by the history benchmark's own code."""
+def prepare_database_in_process(database_url: str, directory: Path) -> dict[str, float]:
+    """What bench.serve.prepare_database does, in this process (the `flask` start-ups saved): the
+    migrations and the sandbox citizens, but no sandbox CA: none of the measured pages signs or verifies
+    and the portal reads its trust anchors on first use only, so their bytes are the same without it
+    (checked) and set-up saves ~10 s of RSA key generation, as bench/history_bench.py does. Then History
+    of Services' 5,000 applications by the history benchmark's own seeding code."""
+    from flask_migrate import upgrade
+
     from webapp import create_app
     from webapp.config import TestConfig
+    from webapp.extensions import db
+    from webapp.sandbox import load_test_citizens
 
+    seconds = {}
+    started = time.perf_counter()
     app = create_app(
         TestConfig,
         {
@@ -196,11 +206,20 @@ def seed(database_url: str, directory: Path) -> None:
             "SANDBOX_PKI_DIR": str(directory / "pki"),
         },
     )
+    logging.disable(logging.INFO)  # the migrations' INFO lines
+    try:
+        with app.app_context():
+            upgrade(directory=str(REPO_ROOT / "migrations"))
+            load_test_citizens()
+    finally:
+        logging.disable(logging.NOTSET)
+    seconds["migrations_and_citizens"] = time.perf_counter() - started
+    started = time.perf_counter()
     history_bench.seed_histories(app)
+    seconds["histories"] = time.perf_counter() - started
     with app.app_context():
-        from webapp.extensions import db
-
         db.engine.dispose()
+    return {key: round(value, 1) for key, value in seconds.items()}
 
 
 def walk_wizard(browser: Browser) -> str:
@@ -534,9 +553,7 @@ def run(args) -> dict:
     report: dict = {"machine": machine(), "setup": {}, "settings": {}}
     with tempfile.TemporaryDirectory(prefix="qyzmet-http-bench-") as tmp:
         directory = Path(tmp)
-        started = time.perf_counter()
-        env = prepare_environment(directory, args.database_url, args.redis_url)
-        report["setup"]["database_seconds"] = round(time.perf_counter() - started, 1)
+        env, report["setup"]["database_seconds"] = prepare_environment(directory, args.database_url, args.redis_url)
         report["settings"] = {
             "database": "PostgreSQL (--database-url)" if args.database_url else "SQLite (temporary file)",
             "redis": bool(args.redis_url), "config": "sandbox", "workers": args.workers, "threads": 1,
