@@ -118,18 +118,11 @@ def _finish_request(response):
     if path not in _NOT_LOGGED and log.isEnabledFor(logging.INFO):
         started = g.get("request_started")
         duration = round((time.perf_counter() - started) * 1000, 2) if started else None
+        path = _TWELVE_DIGITS.sub("<12 digits>", path)
+        method, status = request.method, response.status_code
         log.info(
-            "%s %s %s %sms",
-            request.method,
-            _TWELVE_DIGITS.sub("<12 digits>", path),
-            response.status_code,
-            duration,
-            extra={
-                "method": request.method,
-                "path": _TWELVE_DIGITS.sub("<12 digits>", path),
-                "status": response.status_code,
-                "duration_ms": duration,
-            },
+            "%s %s %s %sms", method, path, status, duration,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration},
         )
     return response
 

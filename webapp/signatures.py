@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
 from signing.xmldsig import SigningKey
+from webapp import observability
 from webapp.clock import now
 
 # What the citizen reads for each reason signing.verify gives. A reason
@@ -68,17 +69,23 @@ def trust_store() -> TrustStore:
 
 
 def verify_citizen(signed_xml: bytes, *, issued: bytes | None, purpose: Purpose, iin: str | None = None) -> Verdict:
-    """Verify a citizen's EDS signature; Refused carries the reason code."""
-    return verify(
-        signed_xml,
-        trust=trust_store(),
-        purpose=purpose,
-        holder=HolderType.INDIVIDUAL,
-        issued=issued,
-        expected_iin=iin,
-        revocation=current_app.extensions["signatures"]["revocation"],
-        now=now(),
-    )
+    """Verify a citizen's EDS signature; Refused carries the reason code (counted in /metrics)."""
+    try:
+        verdict = verify(
+            signed_xml,
+            trust=trust_store(),
+            purpose=purpose,
+            holder=HolderType.INDIVIDUAL,
+            issued=issued,
+            expected_iin=iin,
+            revocation=current_app.extensions["signatures"]["revocation"],
+            now=now(),
+        )
+    except Refused as refusal:
+        observability.count_signature(purpose.value, refusal.reason)
+        raise
+    observability.count_signature(purpose.value, None)
+    return verdict
 
 
 def portal_key() -> SigningKey:
