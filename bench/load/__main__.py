@@ -89,6 +89,13 @@ def report(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--faults" in argv:
+        # make load LOAD_ARGS=--faults: the fault run (bench/load/faults.py), with its own options.
+        from bench.load import faults
+
+        argv.remove("--faults")
+        return faults.main(argv)
     args = parse_args(argv)
     run = LoadRun(
         users=args.users, seconds=args.duration, spawn_rate=args.spawn_rate, think=args.think_range,
