@@ -29,8 +29,9 @@ log in once through nginx and then do whole journeys (bench/load/journey.py:
 the child-care wizard, an SMS password, the confirmation, History of
 Services) until the time is up, keeping History of Services open (its
 background poll) while the portal's 60 s pause between two SMS passwords
-runs out. At --kill-at seconds instance A gets SIGKILL (master and workers at
-once); --down seconds later it is started again. A citizen who sees an error
+runs out. At --kill-at seconds (at the first moment within 5 s when citizens
+have at least two forms under way) instance A gets SIGKILL (master and
+workers at once); --down seconds later it is started again. A citizen who sees an error
 (a 502 from nginx for a request that died with A, a refused connection) does
 what a person does: tries the same request again (a browser's resubmit). The
 application's idempotency has to make that safe.
@@ -55,6 +56,7 @@ The checks (a non-zero exit when any fails):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -119,6 +121,7 @@ class Nginx:
         self.conf = state_dir / "nginx.conf"
         self.binary = find_nginx()
         self.process: subprocess.Popen | None = None
+        self._stderr = None
 
     @property
     def url(self) -> str:
@@ -149,9 +152,10 @@ class Nginx:
         test = subprocess.run([*self._args(), "-t", "-q"], capture_output=True, text=True)
         if test.returncode != 0:
             raise RuntimeError(f"nginx -t refused the generated config:\n{test.stderr}")
+        self._stderr = open(self.state_dir / "stderr.log", "ab")
         self.process = subprocess.Popen(
             [*self._args(), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=open(self.state_dir / "stderr.log", "ab"), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,6 +177,9 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self._stderr:
+            self._stderr.close()
+            self._stderr = None
 
     def upstream_counts(self, since: float = 0.0, until: float = float("inf")) -> dict:
         """Per upstream, requests and statuses from the JSON access log (a time window by epoch seconds)."""
@@ -205,12 +212,13 @@ class Worker:
         self.env = env
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        self._log = None
 
     def start(self) -> "Worker":
+        self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [str(BIN / "flask"), "--app", "webapp", "jobs", "worker"],
-            env=self.env, cwd=REPO_ROOT, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env=self.env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         return self
 
@@ -222,6 +230,9 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
 
 
 # ── citizens ─────────────────────────────────────────────────────────────────
@@ -246,6 +257,7 @@ class Recorder:
         self.errors: list[Event] = []
         self.session_losses: list[Event] = []
         self.requests = 0
+        self.posts_in_flight = 0
         self.step_seconds: dict[str, list[float]] = defaultdict(list)
 
     def now(self) -> float:
@@ -263,6 +275,20 @@ class Recorder:
     def count(self) -> None:
         with self.lock:
             self.requests += 1
+
+    @contextlib.contextmanager
+    def posting(self, method: str):
+        """Count POSTs under way, so the kill can land while some are."""
+        if method != "POST":
+            yield
+            return
+        with self.lock:
+            self.posts_in_flight += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.posts_in_flight -= 1
 
     def step(self, name: str, seconds: float, error: Exception | None) -> None:
         if error is None:
@@ -318,7 +344,8 @@ class CitizenClient:
         for attempt in range(self.retries + 1):
             self.recorder.count()
             try:
-                response = self.session.request(method, url, **kwargs)
+                with self.recorder.posting(method):
+                    response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
                 failed.append(self.recorder.error(Event(self.recorder.now(), self.iin, method, path, type(error).__name__)))
                 if attempt == self.retries:
@@ -385,7 +412,8 @@ def citizen_journeys(journey_class, base_url: str, citizen, address: str | None,
             # The portal allows one SMS password a minute per citizen: keep History of
             # Services open meanwhile, as a person waiting would (its background poll).
             while time.monotonic() < last_code + resend_pause and time.monotonic() < deadline:
-                journey.follow_in_history(mine["numbers"][-1]) if mine["numbers"] else None
+                if mine["numbers"]:
+                    journey.follow_in_history(mine["numbers"][-1])
                 time.sleep(min(10.0, max(0.0, last_code + resend_pause - time.monotonic())))
             if time.monotonic() >= deadline:
                 break
@@ -615,7 +643,6 @@ def run(args) -> int:
         replay = replay_submission(Journey, a.url, b.url, replay_citizen, next(addresses), Recorder(time.monotonic()))
 
         started = time.monotonic()
-        wall_started = time.time()
         recorder = Recorder(started)
         deadline = started + args.duration
         results: dict = {replay["iin"]: {"numbers": [replay["number"]], "failures": [], "code_requests": 1,
@@ -635,6 +662,12 @@ def run(args) -> int:
         print(f"{len(threads)} citizens started; A is killed at {args.kill_at:.0f} s", flush=True)
 
         time.sleep(max(0.0, started + args.kill_at - time.monotonic()))
+        # The worst moment for an instance to die is with forms under way: wait (a few
+        # seconds at most) until some POSTs are in flight, about half of them on A.
+        settle = time.monotonic() + 5
+        while recorder.posts_in_flight < 2 and time.monotonic() < settle:
+            time.sleep(0.01)
+        posts_at_kill = recorder.posts_in_flight
         killed_at = recorder.now()
         wall_killed = time.time()
         a.kill()
@@ -699,6 +732,7 @@ def run(args) -> int:
             "citizens": len(citizens),
             "duration_s": round(ended_at, 1),
             "killed_at_s": round(killed_at, 1),
+            "posts_in_flight_at_kill": posts_at_kill,
             "restarted_at_s": round(restarted_at, 1),
             "requests": recorder.requests,
             "journeys_completed": numbers["confirmations_shown"],
@@ -783,7 +817,7 @@ def print_table(report: dict) -> None:
     rows = [
         ("citizens (threads)", report.get("citizens")),
         ("load duration, s", report.get("duration_s")),
-        ("instance A killed at, s", report.get("killed_at_s")),
+        ("instance A killed at, s (POSTs in flight then)", f"{report.get('killed_at_s')} ({report.get('posts_in_flight_at_kill')})"),
         ("instance A serving again at, s", report.get("restarted_at_s")),
         ("requests by citizens", report.get("requests")),
         ("journeys completed (confirmations shown)", report.get("journeys_completed")),
