@@ -33,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--citizens", type=int, help="generated citizens (enough for the run by default)")
+    parser.add_argument("--stop-timeout", type=float, default=120,
+                        help="seconds the journeys in flight get to finish when the time is up (120)")
     parser.add_argument("--workdir", help="where logs, locust's CSV and the journeys' record go (a temp dir)")
     parser.add_argument("--json", dest="json_path", help="also write the whole result as JSON here")
     args = parser.parse_args(argv)
@@ -83,6 +85,7 @@ def report(result: dict) -> str:
                  f"after settling {result['settled']}")
     for c in result["checks"]:
         lines.append(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}")
+    lines.append(f"Phases (s): {result['timings']}")
     lines.append(f"Logs and locust's CSV: {result['workdir']}")
     lines.append("PASS" if result["ok"] else "FAIL")
     return "\n".join(lines)
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
     run = LoadRun(
         users=args.users, seconds=args.duration, spawn_rate=args.spawn_rate, think=args.think_range,
         port=args.port, database_url=args.database_url, redis_url=args.redis_url, workers=args.workers,
-        threads=args.threads, citizens=args.citizens, workdir=args.workdir,
+        threads=args.threads, citizens=args.citizens, workdir=args.workdir, stop_timeout=args.stop_timeout,
     )
     print(f"Preparing {run.citizens} generated citizens in {args.database_url.rsplit('/', 1)[1]}; "
           f"logs in {run.workdir}", flush=True)

@@ -278,8 +278,22 @@ class LoadRun:
             os.killpg(self.locust.pid, signal.SIGKILL)
             code = self.locust.wait()
         self.timings["locust_seconds"] = round(time.time() - self.timings["locust_started"], 1)
+        self.timings["drain_seconds"] = self.drain()
         self.settled = self.settle()
         return code
+
+    def drain(self, quiet: float = 5, timeout: float = 120) -> float:
+        """Wait until gunicorn has answered what was still in its listen queue when locust stopped
+        (stopped users' requests are served all the same): its access log stops growing."""
+        log = self.workdir / "access.log"
+        started = last_change = time.monotonic()
+        size = log.stat().st_size if log.exists() else 0
+        while time.monotonic() - last_change < quiet and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            now = log.stat().st_size if log.exists() else 0
+            if now != size:
+                size, last_change = now, time.monotonic()
+        return round(time.monotonic() - started, 1)
 
     def settle(self) -> dict:
         """Wait (bounded) until no SMS is queued or sending and every application is handed over."""
