@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 import redis as redis_lib
@@ -25,6 +26,7 @@ from webapp.config import REPO_ROOT, TestConfig
 
 REDIS_URL = "redis://127.0.0.1:6379/6"
 COOKIE = TestConfig.SESSION_COOKIE_NAME
+WORKER_METRICS_PORT = 8420  # in this suite's port range
 
 
 @pytest.fixture
@@ -203,7 +205,7 @@ def test_jobs_queued_by_an_instance_are_run_by_a_separate_worker(app, redis_db, 
         SMS_GATEWAY="sandbox", HUEY_EMBEDDED_CONSUMER="0", PYTHONUNBUFFERED="1",
     )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "webapp", "jobs", "worker", "--workers", "1"],
+        [sys.executable, "-m", "flask", "--app", "webapp", "jobs", "worker", "--workers", "1", "--metrics-port", str(WORKER_METRICS_PORT)],
         env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -218,6 +220,11 @@ def test_jobs_queued_by_an_instance_are_run_by_a_separate_worker(app, redis_db, 
         assert status == "sent"
         with web.app_context():
             assert jobs.get_huey(web).pending_count() == 0
+        # The worker counts what it sent, on its own metrics port (the web processes never see these sends).
+        with urllib.request.urlopen(f"http://127.0.0.1:{WORKER_METRICS_PORT}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        assert 'qyzmet_sms_messages_total{outcome="sent",purpose="test"} 1.0' in metrics
+        assert "qyzmet_queue_pending_jobs 0.0" in metrics
     finally:
         worker.terminate()
         try:

@@ -59,11 +59,20 @@ def init_app(app: Flask) -> None:
 
     @jobs_cli.command("worker")
     @click.option("-w", "--workers", type=int, default=None, help="Worker threads (HUEY_WORKERS).")
-    def worker(workers: int | None):
+    @click.option(
+        "--metrics-port", type=int, default=None, envvar="JOBS_METRICS_PORT",
+        help="Serve this worker's Prometheus metrics (SMS sent/failed, queue depth) on 127.0.0.1:PORT.",
+    )
+    def worker(workers: int | None, metrics_port: int | None):
         """Run the jobs until Ctrl+C: the consumer beside the web process."""
         if app.config["HUEY_IMMEDIATE"]:
             raise click.ClickException("HUEY_IMMEDIATE is on: jobs run where they are queued, there is nothing to consume.")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        if metrics_port:
+            # SMS are sent here, not in the web processes: their counters are this process's.
+            from webapp import observability
+
+            observability.serve_worker_metrics(app, metrics_port)
         huey = get_huey(app)
         # Work a killed worker left claimed is queued again now, not at the next minute.
         with app.app_context():
