@@ -57,11 +57,12 @@ def test_log_in_and_sign_with_eds(live_server, page_at, agent, lang):
     assert page.console_errors == []
 
 
-def test_without_the_agent_the_page_says_what_to_do(live_server, page_at, agent):
+def test_without_the_agent_the_page_says_what_to_do(app, live_server, page_at, agent):
     page = page_at(PHONE)
     log_in_with_eds(page, live_server)
     apply = f"/en/services/{SERVICE}/apply"
     fill_child_care(page, live_server, apply)
+    answers = page.locator("main dl").all_inner_texts()
     agent.stop()
     page.locator("form[data-eds] button[type=submit]").click()
     status = page.locator("[data-eds-status]")
@@ -72,8 +73,16 @@ def test_without_the_agent_the_page_says_what_to_do(live_server, page_at, agent)
     page.reload()
     assert page.url == f"{live_server}{apply}/check"
     assert page.locator("form[data-eds]").is_visible()
+    assert page.locator("main dl").all_inner_texts() == answers and answers
     # The failed WebSocket is the only console error: Chromium logs it itself.
     assert all("WebSocket" in error for error in page.console_errors)
+    # Once the agent runs again, the same answers are signed and sent.
+    again = run_in_thread(port=agent.port, pki_dir=app.config["SANDBOX_PKI_DIR"])
+    try:
+        page.locator("form[data-eds] button[type=submit]").click()
+        page.wait_for_url(f"{live_server}/en/account/applications/*/sent")
+    finally:
+        again.stop()
 
 
 def test_a_cancel_in_the_agent_is_explained(app, live_server, page_at):
