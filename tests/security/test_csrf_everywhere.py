@@ -119,9 +119,9 @@ def test_every_unsafe_route_refuses_a_missing_or_wrong_token(app, victim):
     assert client.get(f"{ACCOUNT}").status_code == 200
 
 
-def test_the_csrf_page_is_translated(app, victim):
+def test_the_csrf_page_is_translated(app, citizen_client):
     for lang, words in (("kk", None), ("ru", None), ("en", "Your page was open too long")):
-        response = victim.client.post(f"/{lang}/account/phone", data={"phone": "+7 705 111 22 33"})
+        response = citizen_client.post(f"/{lang}/account/phone", data={"phone": "+7 705 111 22 33"})
         assert response.status_code == 400
         assert f'lang="{lang}"' in response.text
         if words:
@@ -130,10 +130,10 @@ def test_the_csrf_page_is_translated(app, victim):
             assert "Your page was open too long" not in response.text
 
 
-def test_a_token_from_another_session_is_refused(app, victim, attacker):
+def test_a_token_from_another_session_is_refused(app, citizen_client, attacker):
     """B's valid token does not work in A's session (tokens are bound to the session)."""
     theirs = csrf_token(attacker, f"{ACCOUNT}/phone")
     before = fingerprint(app)
-    response = victim.client.post(f"{ACCOUNT}/phone", data={"csrf_token": theirs, "phone": "+7 705 111 22 33"})
+    response = citizen_client.post(f"{ACCOUNT}/phone", data={"csrf_token": theirs, "phone": "+7 705 111 22 33"})
     assert response.status_code == 400
     assert not changed_tables(before, fingerprint(app))

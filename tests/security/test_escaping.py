@@ -286,3 +286,15 @@ def test_search_and_filters_echo_escaped(app, citizen_client):
         assert response.status_code in (200, 302), (path, response.status_code)
         for live in LIVE:
             assert live not in response.text, (path, name, live)
+
+
+def test_markup_in_the_path_is_not_echoed_live(app, citizen_client):
+    """Path segments (language, service, step, number) shown back in links or messages."""
+    for path in ("/%3Cscript%3Ealert(1)%3C%2Fscript%3E/services", "/en/services/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                 "/en/services/child-care-under-one/apply/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                 "/en/account/applications/%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E",
+                 "/en/account/notifications/%3Cscript%3Ealert(1)%3C%2Fscript%3E"):
+        response = citizen_client.get(path)
+        assert response.status_code in (302, 404), (path, response.status_code)
+        for live in LIVE:
+            assert live not in response.text, (path, live)
