@@ -112,6 +112,22 @@ def test_a_failure_in_a_before_request_hook_answers_503(app, client):
     assert_unavailable_page(app, response, "kk")
 
 
+def test_the_database_gone_at_teardown_keeps_the_response(app, client, monkeypatch):
+    # The page is made, then the server goes: the rollback that ends the request fails.
+    assert log_in(client).status_code == 302
+    with app.app_context():
+        dialect = db.engine.dialect
+
+    def gone(connection):
+        raise __import__("sqlite3").OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(dialect, "do_rollback", gone)
+    response = client.get("/en/account/history")
+    monkeypatch.undo()
+    assert response.status_code == 200
+    assert client.get("/en/account/history").status_code == 200  # and the next request is served
+
+
 def test_the_database_failing_at_commit_leaves_no_half_written_application(app, client):
     at_check(client)
     signed = sign_enveloped(issued(client), key(app))

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.extensions import db
@@ -87,6 +87,17 @@ def init_app(app: Flask) -> None:
             raise g.session_store_error
 
     _guard_session_store(app, database_unavailable)
+
+    @app.teardown_appcontext
+    def _end_database_session(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (teardowns run last registered first).
+        # The response is already made: a database gone by now (its rollback of a leftover
+        # read failing) must not turn it into gunicorn's bare 500; what was committed stays.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("Database gone while ending the request: %s", error.orig or error)
+            db.session.registry.clear()  # so Flask-SQLAlchemy's teardown finds nothing to close
 
 
 def _guard_session_store(app: Flask, unavailable) -> None:
