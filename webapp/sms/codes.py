@@ -284,8 +284,16 @@ def check(
     entered: str,
     *,
     now: dt.datetime | None = None,
+    commit: bool = True,
 ) -> Outcome:
-    """Check a code the citizen entered for this challenge, purpose and document."""
+    """Check a code the citizen entered for this challenge, purpose and document.
+
+    commit=False leaves the right code's use uncommitted, in the caller's
+    transaction: the caller commits it with what the code confirms (the
+    application), so a process that dies in between leaves the code unused
+    and the citizen's resubmitted form works, instead of "already used" with
+    nothing sent. Failed tries are always committed here.
+    """
     now = _now(now)
     config = current_app.config
     max_attempts = config["OTP_MAX_ATTEMPTS"]
@@ -337,7 +345,8 @@ def check(
                 )
                 .values(used_at=now)
             )
-        db.session.commit()
+        if commit or not confirmed:
+            db.session.commit()
         return Outcome("ok") if confirmed else Outcome("used")
 
     db.session.add(SmsFailure(iin=iin, at=now))

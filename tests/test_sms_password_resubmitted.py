@@ -1,0 +1,41 @@
+"""A password form whose answer was lost, sent again: found by the scale test (bench/scale.py),
+where an instance killed after the code was marked used but before the application was
+stored left the citizen with "This password has already been used" and nothing sent."""
+
+from __future__ import annotations
+
+from tests.conftest import csrf_token
+from tests.test_eds import at_check
+from tests.test_faults import assert_unavailable_page, database_down
+from tests.test_sms_signing import ask_for_password, last_code
+from webapp.extensions import db
+from webapp.models import Application, OneTimeCode
+
+
+def test_a_password_whose_application_was_not_stored_works_when_sent_again(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    code = last_code(client)
+    form = {"csrf_token": csrf_token(client, page), "code": code}
+
+    def enter(*_):  # the same form each time, as a browser's resubmit sends it
+        return client.post(page, data=form)
+
+    # The code checks out, then storing the application fails (as a process dying there would).
+    with database_down(app, lambda statement: "INSERT INTO application_events" in statement):
+        response = enter(client, page, code)
+    assert_unavailable_page(app, response)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0
+        assert db.session.scalar(db.select(OneTimeCode.used_at)) is None  # not used up by the lost attempt
+    # The citizen sends the same form again: the application is sent, once.
+    again = enter(client, page, code)
+    assert again.status_code == 302 and again.location.endswith("/sent"), again.text[:500]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+        assert db.session.scalar(db.select(OneTimeCode.used_at)) is not None
+    # And a third time: the application already made, not another one.
+    third = enter(client, page, code)
+    assert third.status_code == 302 and third.location == again.location
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
