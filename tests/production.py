@@ -71,6 +71,8 @@ def production_environment(directory: Path, **changes: str | None) -> dict[str, 
     key = Path(directory) / "portal.p12"
     bundle.write_bytes(ca_pem)
     key.write_bytes(p12)
+    attachments = Path(directory) / "attachments"
+    attachments.mkdir(exist_ok=True)
     environment = {
         "SECRET_KEY": "p" * 40,
         "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/never-dialled",
@@ -84,6 +86,7 @@ def production_environment(directory: Path, **changes: str | None) -> dict[str, 
         "OCSP_URL": "http://ocsp.pki.gov.kz",
         "CRL_URLS": "http://crl.pki.gov.kz/nca_rsa.crl",
         "NCALAYER_URL": "wss://127.0.0.1:13579",
+        "ATTACHMENTS_DIR": str(attachments),
     }
     environment.update(changes)
     return {name: value for name, value in environment.items() if value is not None}

@@ -81,6 +81,14 @@ def test_trusted_ca_bundle_files_must_hold_certificates(tmp_path):
     assert settings(tmp_path, TRUSTED_CA_BUNDLE=both)["TRUSTED_CA_BUNDLE"] == both
 
 
+def test_attachments_need_a_writable_directory(tmp_path):
+    refused(tmp_path, "ATTACHMENTS_DIR must be an existing, writable directory", ATTACHMENTS_DIR=str(tmp_path / "nowhere"))
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    refused(tmp_path, "ATTACHMENTS_DIR must be an existing", ATTACHMENTS_DIR=str(a_file))
+    assert settings(tmp_path)["ATTACHMENTS_DIR"] == str(tmp_path / "attachments")
+
+
 def test_sandbox_registries_are_refused(tmp_path):
     refused(tmp_path, "sandbox registries", STATE_REGISTRIES="webapp.registries.sandbox:SandboxRegistries")
 

@@ -245,6 +245,7 @@ class ProductionConfig(Config):
         "STATE_REGISTRIES",
         "PROVIDER_BINS",
         "PORTAL_SIGNING_KEY",
+        "ATTACHMENTS_DIR",
     )
     # Served over https only (nginx terminates TLS): cookies never travel in
     # clear, and security.py sends HSTS on every response outside the sandbox.
@@ -289,11 +290,19 @@ class ProductionConfig(Config):
         metrics_token = environ.get("METRICS_TOKEN") or None
         if metrics_token and len(metrics_token) < 32:
             raise ConfigError("METRICS_TOKEN must be at least 32 characters long")
+        # Citizens' files are on disk: every instance must see every file, so
+        # the operator names the shared volume rather than a per-host default.
+        attachments = Path(environ["ATTACHMENTS_DIR"])
+        if not attachments.is_dir() or not os.access(attachments, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"ATTACHMENTS_DIR must be an existing, writable directory shared by every instance: {attachments}"
+            )
         connect_timeout = int(environ.get("DATABASE_CONNECT_TIMEOUT") or 5)
         return {
             "SECRET_KEY": secret,
             "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
             "DATABASE_CONNECT_TIMEOUT": connect_timeout,
+            "ATTACHMENTS_DIR": str(attachments),
             "TRUSTED_CA_BUNDLE": bundle,
             "STATE_REGISTRIES": environ["STATE_REGISTRIES"],
             "REDIS_URL": environ["REDIS_URL"],
