@@ -85,6 +85,10 @@ RSS_TARGET_MB = 150.0
 SOAK_GROWTH_TARGET = 0.05
 
 
+CASE_NAMES = ("catalogue", "passport", "wizard_step", "wizard_post_valid", "wizard_post_invalid", "check",
+              "history_5000", "poll_304")
+
+
 @dataclass
 class Case:
     name: str
@@ -364,11 +368,11 @@ def case_script(case: Case, path: str) -> str:
     return "\n".join(lines) + LUA_REPORT
 
 
-def mix_script(cases: list[Case], prefix: str) -> str:
+def mix_script(cases: list[Case]) -> str:
     """One request after another from every case, in turn (the soak)."""
     entries = []
     for case in cases:
-        path = f"/__bare/{case.name}" if prefix else case.path
+        path = case.path
         headers = "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in case.headers.items()) + "}"
         body = _lua_string(case.body) if case.body else "nil"
         entries.append(f"wrk.format({_lua_string(case.method)}, {_lua_string(path)}, {headers}, {body})")
@@ -567,9 +571,10 @@ def run(args) -> dict:
             b.log_in(CITIZEN_B)
             w.log_in(CITIZEN_W)
             w_token = walk_wizard(w)
-            cases = build_cases(portal.url, b, w, w_token)
-            checks = capture(Browser(portal.url), cases)
-            fragments = capture_fragments(portal.url, b, w, cases)
+            all_cases = build_cases(portal.url, b, w, w_token)
+            checks = capture(Browser(portal.url), all_cases)
+            fragments = capture_fragments(portal.url, b, w, all_cases)
+            cases = [case for case in all_cases if not args.cases or case.name in args.cases]
             manifest = write_manifest(cases, directory)
             report["setup"]["citizens_and_capture_seconds"] = round(time.perf_counter() - started, 1)
             report["setup"]["checks"] = checks
@@ -610,12 +615,12 @@ def run(args) -> dict:
                     "p99_result": "PASS" if p["p99_ms"] < P99_TARGET_MS else "MISS",
                     "clean": p["errors"] == 0 and p["unexpected_status"] == 0 and bb["unexpected_status"] == 0,
                 }
-            report["wire"] = wire_sizes(Browser(portal.url), cases, fragments)
+            report["wire"] = wire_sizes(Browser(portal.url), all_cases, fragments)
             rss = report["rss_after_load_mb"]
             report["rss_result"] = "PASS" if rss and max(rss.values()) <= RSS_TARGET_MB else "MISS"
             if args.soak_seconds > 0:
                 mix = directory / "soak.lua"
-                mix.write_text(mix_script(cases, ""), encoding="utf-8")
+                mix.write_text(mix_script(all_cases), encoding="utf-8")
                 report["soak"] = soak(portal, mix, args.soak_seconds)
                 report["rss_after_soak_mb"] = {str(k): round(v, 1) for k, v in portal.rss_mb().items()}
     report["machine"]["load_average_at_end"] = os.getloadavg()
@@ -704,8 +709,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bare-port", type=int, default=BARE_PORT, help=f"bare Flask's port (default {BARE_PORT})")
     parser.add_argument("--database-url", help="a PostgreSQL database to use instead of SQLite: EMPTIED first")
     parser.add_argument("--redis-url", help="REDIS_URL for the portal (sessions, rate limits, jobs in Redis)")
+    parser.add_argument("--cases", type=lambda value: [c for c in value.split(",") if c], default=[],
+                        metavar="A,B", help=f"time only these cases (of {', '.join(CASE_NAMES)})")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON to PATH")
     args = parser.parse_args(argv)
+    unknown = set(args.cases) - set(CASE_NAMES)
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     quick = QUICK if args.quick else {}
     args.seconds = args.seconds or quick.get("seconds", DEFAULT_SECONDS)
     args.rounds = args.rounds or quick.get("rounds", DEFAULT_ROUNDS)
