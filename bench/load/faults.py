@@ -217,6 +217,7 @@ class FaultJourney(Journey):
     fake: FakeOutside = None
     told_failed = False
     told_retrying = False
+    sightings: list | None = None  # (time, "retrying" | "failed"), shared by the crowd
 
     def wait_for_code(self, password_page: str) -> str:
         deadline = time.monotonic() + self.sms_timeout
@@ -250,8 +251,12 @@ class FaultJourney(Journey):
             fragment = self.step("SMS: password page poll", poll)
             if SMS_RETRYING in fragment:
                 self.told_retrying = True
+                if self.sightings is not None:
+                    self.sightings.append((time.time(), "retrying"))
             if SMS_FAILED in fragment:
                 self.told_failed = True
+                if self.sightings is not None:
+                    self.sightings.append((time.time(), "failed"))
                 raise JourneyError("SMS: told it failed", "the gateway failed; the page said so")
 
 
@@ -282,6 +287,7 @@ class Crowd:
         self.responses: list[tuple[float, int, str, bool]] = []
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.sightings: list[tuple[float, str]] = []  # what password pages told citizens about their SMS
 
     def record(self, response) -> None:
         shown = response.status_code == 503 and UNAVAILABLE in response.text
@@ -303,6 +309,7 @@ class Crowd:
                                    Citizen(person["iin"], person["password"], person.get("phone")),
                                    think=self.think, sms_timeout=150, history_polls=0)
             journey.fake = self.fake
+            journey.sightings = self.sightings
             outcome = Outcome(person["iin"], time.time(), 0)
             try:
                 outcome.number = journey.run()
@@ -475,16 +482,15 @@ def fault_gateway(args, fake: FakeOutside, crowd: Crowd, engine, report: Report)
     print(f"  the gateway failed for {ended - started:.1f} s (HTTP 500, then timeouts); "
           f"{refused_keys()} SMS met it", flush=True)
     recovered = crowd.wait_completions(args.recovered, since=ended + fake.hang_seconds, timeout=args.recovery_timeout)
-    with crowd.lock:
-        window = [o for o in crowd.outcomes if o.ended >= started]
-        told_failed = sum(1 for o in window if o.told_failed)
-        told_retrying = sum(1 for o in window if o.told_retrying)
+    # What the password pages said while the gateway failed (and the retries after it ran out).
+    sightings = [kind for at, kind in list(crowd.sightings) if started <= at <= ended + 60]
+    told_failed, told_retrying = sightings.count("failed"), sightings.count("retrying")
     retried_sent = _scalar(engine, "SELECT count(*) FROM sms_messages WHERE status = 'sent' AND attempts > 1 "
                                    "AND created_at >= to_timestamp(:t)", t=started - 30)
     failed = _scalar(engine, "SELECT count(*) FROM sms_messages WHERE status = 'failed' "
                              "AND created_at >= to_timestamp(:t)", t=started - 30)
     report.check(name, "the citizen is told (password page)", told_failed + told_retrying > 0,
-                 f"{told_retrying} journeys saw 'we keep trying', {told_failed} saw 'could not send' "
+                 f"{told_retrying} password-page polls said 'we keep trying', {told_failed} 'could not send' "
                  f"({failed} SMS failed after every retry)")
     report.check(name, "sending is retried", retried_sent > 0,
                  f"{retried_sent} SMS sent on a second or later attempt")
