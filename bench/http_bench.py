@@ -289,9 +289,8 @@ def capture(browser: Browser, cases: list[Case]) -> list[str]:
     checks = []
     for case in cases:
         body = case.body.encode() if case.body else None
-        req_headers = {k: v for k, v in case.headers.items() if k != "Cookie"}
-        req_headers["Cookie"] = case.headers.get("Cookie", "")
-        status, headers, data = browser.request(case.method, case.path, req_headers, body)
+        # A fresh browser with the case's own Cookie header: exactly what wrk will send.
+        status, headers, data = browser.request(case.method, case.path, dict(case.headers), body)
         if status != case.expect_status:
             raise RuntimeError(f"{case.name}: {status}, expected {case.expect_status}: {data[:500]!r}")
         text = data.decode("utf-8", "replace")
