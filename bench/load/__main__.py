@@ -79,6 +79,14 @@ def report(result: dict) -> str:
         lines.append(f"{row['type'] + ' ' + row['name']:44.44} {row['requests']:8d} {row['failures']:5d} "
                      f"{ms(row['p50_ms']):>7} {ms(row['p95_ms']):>7} {ms(row['p99_ms']):>7} {ms(row['max_ms']):>7}")
     lines.append("")
+    routes = result["server_side_by_route"]
+    busy = sum(r["busy_seconds"] for r in routes.values())
+    lines.append(f"Inside gunicorn (no listen-queue wait), by route, busiest first; workers busy {busy:.0f} s "
+                 f"in {result['locust_wall_seconds']:.0f} s:")
+    lines.append(f"{'route':72} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'busy s':>7}")
+    for route, row in list(routes.items())[:12]:
+        lines.append(f"{route:72.72} {row['requests']:8d} {row['p50_ms']:7d} {row['p95_ms']:7d} {row['busy_seconds']:7.0f}")
+    lines.append("")
     db = result["database"]
     lines.append(f"Database: {db['applications']} applications ({db['applications_delivered']} handed over), "
                  f"{db['codes_issued']} SMS codes ({db['codes_used']} used), {db['sign_sms_messages']} SMS messages; "

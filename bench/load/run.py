@@ -161,6 +161,32 @@ def access_log_statuses(path: Path) -> Counter:
     return statuses
 
 
+def _percentile(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def access_log_times(path: Path) -> dict:
+    """Time inside gunicorn per route (ms; ids and numbers folded): what the server spent, without
+    the wait in its listen queue that locust's times include."""
+    import re
+
+    times: dict[str, list[int]] = {}
+    if path.exists():
+        for line in path.read_text(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) != 4 or not parts[3].isdigit():
+                continue
+            route = re.sub(r"/sign/sms/[^/]+", "/sign/sms/<challenge>", parts[2])
+            route = re.sub(r"/applications/[\w-]+", "/applications/<number>", route)
+            times.setdefault(f"{parts[1]} {route}", []).append(int(parts[3]))
+    return {
+        route: {"requests": len(v), "p50_ms": _percentile(v, 0.5), "p95_ms": _percentile(v, 0.95),
+                "p99_ms": _percentile(v, 0.99), "busy_seconds": round(sum(v) / 1000, 1)}
+        for route, v in sorted(times.items(), key=lambda item: -sum(item[1]))
+    }
+
+
 class LoadRun:
     """Set up the portal on PostgreSQL with a worker, run locust in the background, count the result."""
 
@@ -456,6 +482,7 @@ class LoadRun:
             "whole_journey_seconds": whole and {k: (whole[k] / 1000 if whole[k] is not None else None)
                                                 for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
             "steps": http,
+            "server_side_by_route": access_log_times(self.workdir / "access.log"),
             "database": {
                 "applications": len(apps),
                 "applications_delivered": sum(1 for row in apps if row.delivered),
