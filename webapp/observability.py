@@ -32,7 +32,6 @@ import os
 import re
 import sys
 import time
-import uuid
 from functools import wraps
 
 from flask import Flask, abort, current_app, g, has_request_context, request
@@ -106,7 +105,7 @@ def configure_logging(app: Flask) -> None:
 
 def _start_request() -> None:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
     g.request_started = time.perf_counter()
 
 
