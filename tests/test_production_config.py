@@ -145,7 +145,9 @@ def test_the_production_app_is_safe_by_construction(tmp_path, monkeypatch):
     from webapp.signatures import portal_key
 
     seen = {}
-    app.add_url_rule("/_probe", "probe", lambda: seen.update(scheme=request.scheme, address=request.remote_addr) or "ok")
+    app.add_url_rule(
+        "/_probe", "probe", lambda: seen.update(scheme=request.scheme, address=request.remote_addr, host=request.host) or "ok"
+    )
 
     assert app.config["SANDBOX"] is False and app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["WTF_CSRF_SSL_STRICT"] is True
@@ -158,8 +160,10 @@ def test_the_production_app_is_safe_by_construction(tmp_path, monkeypatch):
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     # Behind nginx (PROXY_COUNT=1): the client's scheme and address come from X-Forwarded-*.
-    app.test_client().get("/_probe", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
-    assert seen == {"scheme": "https", "address": "203.0.113.9"}
+    # nginx appends the client's address to X-Forwarded-For: the last one counts, not one the client wrote.
+    app.test_client().get("/_probe", base_url="http://portal.example.kz", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Forwarded-Host": "evil.example"})
+    assert seen == {"scheme": "https", "address": "203.0.113.9", "host": "portal.example.kz"}
 
 
 # --- the gunicorn configuration, for real ---------------------------------------------

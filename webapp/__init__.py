@@ -28,12 +28,14 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     _configure_database_timeout(app)
     REPO_ROOT.joinpath("instance").mkdir(exist_ok=True)
     if app.config.get("PROXY_COUNT"):
-        # Behind nginx: the client's address and scheme come from X-Forwarded-*
-        # (rate limits per address, /metrics's network check, https URLs).
+        # Behind nginx: the client's address and scheme come from X-Forwarded-For
+        # and -Proto (rate limits per address, /metrics's network check, https
+        # URLs). Not X-Forwarded-Host: nginx passes a client's own header through
+        # unless told otherwise, and the Host nginx sets is the one to trust.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
     from webapp import health, i18n, models, observability, rendering, security, translate  # noqa: F401  (models register tables)
     from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
