@@ -39,3 +39,32 @@ def test_a_password_whose_application_was_not_stored_works_when_sent_again(app, 
     assert third.status_code == 302 and third.location == again.location
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+
+
+def test_a_request_password_whose_request_was_not_stored_works_when_sent_again(app, client):
+    """The same for a citizen's request (here a malfunction report): the code is used with the sent request."""
+    from tests.test_citizen_requests import ACCOUNT, fill, log_in
+    from webapp.models import CitizenRequest
+
+    log_in(client)
+    saved = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "The page went blank."})
+    asked = client.post(f"{saved.location}/sign/sms", data={"csrf_token": csrf_token(client, saved.location)})
+    assert asked.status_code == 302 and "/sign/sms/" in asked.location, asked.text[:2000]
+    form = {"csrf_token": csrf_token(client, asked.location), "code": last_code(client)}
+
+    def sent_requests() -> int:
+        return db.session.scalar(
+            db.select(db.func.count()).select_from(CitizenRequest).filter(CitizenRequest.status == "sent")
+        )
+
+    with database_down(app, lambda statement: statement.lstrip().startswith("UPDATE citizen_requests")):
+        response = client.post(asked.location, data=form)
+    assert_unavailable_page(app, response)
+    with app.app_context():
+        assert sent_requests() == 0
+        assert db.session.scalar(db.select(OneTimeCode.used_at)) is None
+    again = client.post(asked.location, data=form)
+    assert again.status_code == 302 and "/requests/T-" in again.location, again.text[:1500]
+    with app.app_context():
+        assert sent_requests() == 1
+        assert db.session.scalar(db.select(OneTimeCode.used_at)) is not None

@@ -848,7 +848,11 @@ def enter_sms_password(public_id: str, challenge_id: str):
     if request.method == "GET":
         return _password_page(draft, challenge)
     entered = request.form.get("code", "")
-    outcome = codes.check(challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered)
+    # The code's use commits with the sent request (in _send), so a process that
+    # dies in between leaves the code usable for the resubmitted form.
+    outcome = codes.check(
+        challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered, commit=False
+    )
     if not outcome.ok:
         message = (
             _("Your request has changed since we sent the password. Check it and ask for a new password.")
