@@ -26,7 +26,7 @@ PAGES = {
     403: (_l("You cannot see this page"), _l("This page belongs to another person or needs a different login.")),
     404: (_l("Page not found"), _l("If you typed the web address, check it is correct. If you pasted it, check you copied the entire address.")),
     405: (_l("Sorry, this action is not possible here"), _l("Go back to the previous page and use the buttons on it.")),
-    413: (_l("The file or form is too large"), _l("Each file must be smaller than 10 MB. Go back, choose a smaller file and try again; what you entered is kept.")),
+    413: (_l("The file or form is too large"), _l("Everything sent at once must be smaller than 12 MB. Go back, choose a smaller file and try again; what you entered is kept.")),
     429: (_l("Too many attempts"), _l("For your security we have paused this for a while. Wait a few minutes and try again.")),
     500: (_l("Sorry, there is a problem with the service"), _l("Try again later. What you entered before this page has been saved.")),
     503: (_l("Sorry, the service is unavailable"), _l("Try again in a few minutes. What you entered before this page has been saved.")),
