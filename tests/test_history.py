@@ -147,7 +147,7 @@ def test_the_filter_form_works_without_javascript_and_swaps_only_the_results_wit
     assert not fragment.text.lstrip().lower().startswith("<!doctype")
     assert fragment.text.lstrip().startswith('<div id="history-results"')
     assert len(numbers_on(fragment)) == 2
-    assert 'id="unread-count" hx-swap-oob="true"' in fragment.text  # the header's count, out of band
+    assert 'id="unread-count" data-hx-swap-oob="true"' in fragment.text  # the header's count, out of band
 
 
 def test_five_thousand_applications_page_by_keyset(app, client):
@@ -214,7 +214,7 @@ def test_polling_gets_304_until_something_changes(app, client, number):
     assert ">Registered<" in changed.text
     new_etag = etag_in(changed)
     assert new_etag != etag and changed.headers["ETag"] == f'"{new_etag}"'
-    assert re.search(r'id="unread-count" hx-swap-oob="true"><span class="q-header__badge">', changed.text)
+    assert re.search(r'id="unread-count" data-hx-swap-oob="true"><span class="q-header__badge">', changed.text)
     assert client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{new_etag}"'}).status_code == 304
     # Reading the notification changes the unread counts, and so the ETag.
     with app.app_context():
