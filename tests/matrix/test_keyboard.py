@@ -33,8 +33,17 @@ def tab_to(page, selector: str, *, backwards: bool = False) -> None:
 
 
 def press(page, key: str, url_pattern: str) -> None:
+    """Press `key` and wait for the page it leads to, settled: htmx swaps it in and
+    portal.js then focuses its heading (a Tab pressed before that would be lost)."""
     page.keyboard.press(key)
     page.wait_for_url(re.compile(url_pattern))
+    # Polled with evaluate: wait_for_function's string predicate needs eval, which the CSP refuses.
+    for _ in range(100):
+        if page.evaluate("document.activeElement.matches('main h1, [data-module=error-summary]')"):
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError(f"{page.url}: the heading was not focused after the swap")
     assert page.locator("h1").count() == 1
 
 
