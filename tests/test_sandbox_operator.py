@@ -285,19 +285,11 @@ def test_the_signed_application_can_be_downloaded(app, client):
 
 
 def test_there_is_no_operator_console_in_production(tmp_path, monkeypatch):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    for name, value in {
-        "QYZMET_ENV": "production",
-        "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:5432/test",
-        "TRUSTED_CA_BUNDLE": str(bundle),
-        "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
-        "HUEY_EMBEDDED_CONSUMER": "0",
-        "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
-        "PROVIDER_GATEWAY": "",
-    }.items():
+    from tests.production import production_environment
+
+    for name, value in production_environment(tmp_path, PROVIDER_GATEWAY="").items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("QYZMET_ENV", "production")
     app = create_app()
     assert not [rule.rule for rule in app.url_map.iter_rules() if "operator" in rule.rule]
     assert app.test_client().get("/sandbox/operator").status_code == 404
