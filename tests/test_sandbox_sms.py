@@ -98,19 +98,13 @@ def test_failed_messages_show_why(app, client, monkeypatch):
 
 
 def test_there_is_no_sms_outbox_in_production(tmp_path, monkeypatch):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    for key, value in {
-        "QYZMET_ENV": "production",
-        "SECRET_KEY": "x" * 40,
-        "DATABASE_URL": "postgresql+psycopg://127.0.0.1:5432/test",
-        "TRUSTED_CA_BUNDLE": str(bundle),
-        "STATE_REGISTRIES": "webapp.registries.sandbox:SandboxRegistries",
-        # No background jobs in this test process.
-        "HUEY_EMBEDDED_CONSUMER": "0",
-        "HUEY_SQLITE_PATH": str(tmp_path / "huey.sqlite3"),
-    }.items():
+    from tests.production import production_environment
+
+    for key, value in production_environment(tmp_path).items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("QYZMET_ENV", "production")
+    # No background jobs in this test process.
+    monkeypatch.setenv("HUEY_EMBEDDED_CONSUMER", "0")
     app = create_app()
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert not [rule for rule in rules if "sandbox" in rule]
