@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
 
-.PHONY: run agent test matrix bench load scale install install-bench vendor translations db chromium xmlsec1 nginx wrk translate-extract translate-update translate-compile clean
+.PHONY: run agent test matrix bench load scale install install-bench vendor translations db chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
 
 run: install db
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -16,12 +16,12 @@ run: install db
 agent: install db
 	$(BIN)/python -m signing.agent $(AGENT_ARGS)
 
-test: install chromium xmlsec1
+test: install chromium xmlsec1 java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The whole browser matrix: every page in kk, ru, en x 1280/360 x JS on/off,
 # with axe-core and the Nu HTML Checker (make test runs a rotating slice of it).
-matrix: install chromium
+matrix: install chromium java
 	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/matrix $(PYTEST_ARGS)
 
 # The HTTP benchmark: the portal under gunicorn next to bare Flask.
@@ -86,6 +86,10 @@ xmlsec1:
 
 nginx:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; }
+
+# The Nu HTML Checker (npm vnu-jar) runs on Java.
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; }
 
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
