@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
 
-.PHONY: run agent test matrix bench load scale install install-bench vendor translations db chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
+.PHONY: run agent test matrix bench load faults load-and-faults scale install install-bench vendor translations db chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
 
 run: install db
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -31,6 +31,14 @@ bench: install wrk
 # The load run (200 citizens, 5 minutes, PostgreSQL) and the faults during it.
 load: install-bench
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
+
+# The faults during load on their own (PostgreSQL of its own stopped and
+# restarted, SMS gateway failing, worker killed mid-job, oversized upload).
+faults: install-bench
+	$(BIN)/python -m bench.load.faults $(FAULT_ARGS)
+
+# The load run, then the fault run, in one command.
+load-and-faults: load faults
 
 # Two instances behind nginx, one killed mid-run.
 scale: install-bench nginx
