@@ -214,3 +214,31 @@ def test_htmx_errors_come_back_in_place(citizen_client):
 def test_a_whole_page_sent_to_the_wizard_target_replaces_the_body(client):
     response = client.get("/en/login", headers=HTMX)
     assert response.headers["HX-Retarget"] == "body"
+
+
+def test_expired_drafts_are_purged_with_their_files_by_the_periodic_job(citizen_client, app):
+    """A citizen who never comes back: the hourly job deletes the draft past its lifetime, and only that one."""
+    from webapp.applications import drafts
+    from webapp.jobs import PURGE_APPLICATION_DRAFTS, get_huey
+
+    start(citizen_client)
+    answer(citizen_client, "personal-details", confirmed="yes")
+    with app.app_context():
+        draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin="900517401370"))
+        stored = drafts.attachments_dir() / "purge-test"
+        stored.write_bytes(b"%PDF-1.4")
+        draft.attachments.append(drafts.Attachment(
+            public_id="purge-test", field="care-document", stored_name="purge-test", original_name="a.pdf",
+            content_type="application/pdf", size=8, sha256="0" * 64,
+        ))
+        db.session.commit()
+        get_huey(app)
+        purge = app.extensions["jobs"]["tasks"][PURGE_APPLICATION_DRAFTS]
+        purge.call_local()
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApplicationDraft)) == 1
+        draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin="900517401370"))
+        draft.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        db.session.commit()
+        purge.call_local()
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApplicationDraft)) == 0
+        assert not stored.exists()

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
 PURGE_REQUEST_DRAFTS = "qyzmet.purge_request_drafts"
+PURGE_APPLICATION_DRAFTS = "qyzmet.purge_application_drafts"
 SWEEP = "qyzmet.sweep"
 DELIVER_APPLICATION = "qyzmet.deliver_application"
 SANDBOX_AUTO_DECIDE = "qyzmet.sandbox_auto_decide"
@@ -201,6 +202,13 @@ def _build(app: Flask) -> tuple[Huey, dict]:
         with app.app_context():
             citizen_requests.purge_drafts()
 
+    @huey.periodic_task(crontab(minute="37"), name=PURGE_APPLICATION_DRAFTS)
+    def purge_application_drafts_task():
+        from webapp.applications import drafts
+
+        with app.app_context():
+            drafts.purge_expired()
+
     @huey.periodic_task(crontab(minute="*"), name=SWEEP)
     def sweep_task():
         with app.app_context():
@@ -208,7 +216,7 @@ def _build(app: Flask) -> tuple[Huey, dict]:
 
     tasks = {
         SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task, PURGE_REQUEST_DRAFTS: purge_request_drafts_task,
-        SWEEP: sweep_task,
+        PURGE_APPLICATION_DRAFTS: purge_application_drafts_task, SWEEP: sweep_task,
     }
 
     # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).

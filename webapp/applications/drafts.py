@@ -119,6 +119,18 @@ def delete(draft: ApplicationDraft) -> None:
         path.unlink(missing_ok=True)
 
 
+def purge_expired() -> int:
+    """Delete every expired draft with its files; how many went.
+
+    For a periodic job: a citizen who never comes back would otherwise keep
+    their answers and files on the server past the promised 30 days.
+    """
+    expired = db.session.scalars(db.select(ApplicationDraft).filter(ApplicationDraft.expires_at <= now())).all()
+    for draft in expired:
+        delete(draft)
+    return len(expired)
+
+
 def attachments_dir() -> Path:
     folder = Path(current_app.config["ATTACHMENTS_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
