@@ -74,7 +74,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench.serve import BIN, REPO_ROOT, Gunicorn, flask, portal_environment, prepare_database, reset_postgresql
+from bench.serve import (
+    BIN, REPO_ROOT, Gunicorn, ensure_postgresql, flask, portal_environment, prepare_database, reset_postgresql,
+)
 
 DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qyzmet_scale"
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -484,18 +486,6 @@ def logged_in(session: requests.Session, base_url: str) -> bool:
 # ── the run ──────────────────────────────────────────────────────────────────
 
 
-def ensure_database(url: str) -> None:
-    """Create the scale test's own database when it does not exist yet."""
-    from sqlalchemy import create_engine, text
-
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
 def wait_for_queue(engine, timeout: float) -> dict:
     """Until the worker has sent every SMS and handed every application over (or timeout)."""
     from sqlalchemy import text
@@ -590,7 +580,7 @@ def run(args) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="qyzmet-scale-"))
     report: dict = {"config": vars(args), "work_dir": str(work)}
-    ensure_database(args.database_url)
+    ensure_postgresql(args.database_url)
     reset_postgresql(args.database_url)
     import redis
 

@@ -72,6 +72,18 @@ def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def ensure_postgresql(database_url: str) -> None:
+    """Create the run's own PostgreSQL database when it does not exist yet."""
+    from sqlalchemy import create_engine, text
+
+    name = database_url.rsplit("/", 1)[1]
+    engine = create_engine(database_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
 def reset_postgresql(database_url: str) -> None:
     """Empty a PostgreSQL database (drop and recreate its public schema)."""
     from sqlalchemy import create_engine, text

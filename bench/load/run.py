@@ -34,7 +34,9 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from bench.serve import BIN, REPO_ROOT, Gunicorn, flask, portal_environment, prepare_database, reset_postgresql
+from bench.serve import (
+    BIN, REPO_ROOT, Gunicorn, ensure_postgresql, flask, portal_environment, prepare_database, reset_postgresql,
+)
 
 DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qyzmet_load"
 REDIS_URL = "redis://127.0.0.1:6379/3"
@@ -43,18 +45,6 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 JOURNEY_PAUSES = 15  # think-time pauses in one journey (bench/load/journey.py; the history poll counts as one), for sizing the citizens
 # What the run raises, and why: every simulated citizen shares the address 127.0.0.1.
 RATE_LIMITS = {"SMS_LIMIT_PER_ADDRESS": "1000000 per hour", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute"}
-
-
-def ensure_database(url: str) -> None:
-    """Create the run's own database when it does not exist yet."""
-    from sqlalchemy import create_engine, text
-
-    name = url.rsplit("/", 1)[1]
-    engine = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
 
 
 def reset_redis(url: str) -> None:
@@ -248,7 +238,7 @@ class LoadRun:
     def prepare(self) -> None:
         """A fresh database and Redis DB, migrated, with the sandbox and the generated citizens."""
         started = time.monotonic()
-        ensure_database(self.database_url)
+        ensure_postgresql(self.database_url)
         reset_postgresql(self.database_url)
         reset_redis(self.redis_url)
         prepare_database(self.env)
