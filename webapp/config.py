@@ -54,6 +54,9 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     RATELIMIT_STORAGE_URI = "memory://"
+    # A moving window: "5 per minute" means any 60 seconds, so a guesser cannot
+    # fit 10 tries around the turn of a fixed minute.
+    RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
     # Failed logins: one account is not guessed, and one address cannot
     # try many accounts (loose enough for citizens behind a shared NAT).
