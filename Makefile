@@ -22,7 +22,7 @@ test: install chromium xmlsec1 java
 # The whole browser matrix: every page in kk, ru, en x 1280/360 x JS on/off,
 # with axe-core and the Nu HTML Checker (make test runs a rotating slice of it).
 matrix: install chromium java
-	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/matrix $(PYTEST_ARGS)
+	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/browser/matrix $(PYTEST_ARGS)
 
 # The HTTP benchmark: the portal under gunicorn next to bare Flask.
 bench: install wrk

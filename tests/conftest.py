@@ -101,7 +101,7 @@ _LIMITER_STORAGE: list = []
 def _limiter_storage() -> list:
     from webapp.extensions import limiter
 
-    return [limiter._storage, limiter._limiter]
+    return [limiter._storage, limiter._limiter, limiter.enabled]
 
 
 @pytest.fixture(scope="session")
@@ -145,8 +145,9 @@ def _fresh_state(request):
 
     # Flask-Limiter keeps one storage for its (module-wide) limiter, and the
     # last create_app() sets it: a test that built another app (production,
-    # Redis) must not leave its storage to the tests after it.
-    limiter._storage, limiter._limiter = _LIMITER_STORAGE
+    # Redis, the browser matrix's with limits off) must not leave its storage
+    # or its switch to the tests after it.
+    limiter._storage, limiter._limiter, limiter.enabled = _LIMITER_STORAGE
     with app.app_context():
         limiter.reset()
         db.session.execute(db.text("DELETE FROM web_sessions"))

@@ -7,18 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-# The suite's browser fixtures, reused: Debian's Chromium with its flags; the
-# suite's portal on a real port and a page that collects console errors.
-from tests.browser.conftest import browser, live_server, page_at  # noqa: F401
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD
-from tests.matrix import world as world_module
-from tests.matrix.checks import CSP_LISTENER, watch, without_page_scripts
-from tests.matrix.combos import SIZES
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/matrix/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+from tests.browser.matrix import world as world_module
+from tests.browser.matrix.checks import CSP_LISTENER, watch, without_page_scripts
+from tests.browser.matrix.combos import SIZES
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.matrix.checks import axe_violations, horizontal_overflow, problems, untranslated, visible_text, vnu_errors
-from tests.matrix.combos import FULL, LANGUAGES, Combination, matrix_cases
+from tests.browser.matrix.checks import axe_violations, horizontal_overflow, problems, untranslated, visible_text, vnu_errors
+from tests.browser.matrix.combos import FULL, LANGUAGES, Combination, matrix_cases
 from webapp.config import REPO_ROOT
 
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "matrix"

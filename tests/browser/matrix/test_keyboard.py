@@ -9,7 +9,7 @@ import re
 
 from tests.browser.conftest import ARTIFACTS, DESKTOP
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD
-from tests.matrix.checks import focus_ring
+from tests.browser.matrix.checks import focus_ring
 
 SERVICE = "child-care-under-one"
 MAX_TABS = 80

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.matrix import world as world_module
+from tests.browser.matrix import world as world_module
 
 FULL = os.environ.get("QYZMET_MATRIX") == "full"
 LANGUAGES = ["kk", "ru", "en"]

@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.conftest import PHONE
 from tests.conftest import _untranslatable
-from tests.matrix.checks import (
+from tests.browser.matrix.checks import (
     CSP_LISTENER, axe_violations, focus_ring, horizontal_overflow, problems, untranslated, vnu_errors, watch,
     without_page_scripts,
 )

@@ -1,5 +1,5 @@
 """The checks the matrix makes on a page in Chromium, and the Nu HTML Checker
-over saved server HTML. Each is a plain function so that tests/matrix/test_harness.py
+over saved server HTML. Each is a plain function so that tests/browser/matrix/test_harness.py
 can show it catching a known fault."""
 
 from __future__ import annotations
