@@ -119,7 +119,8 @@ def test_the_database_gone_at_teardown_keeps_the_response(app, client, monkeypat
         dialect = db.engine.dialect
 
     def gone(connection):
-        raise __import__("sqlite3").OperationalError("terminating connection due to administrator command")
+        # The driver's own error (psycopg's or sqlite3's), as a server going away raises it.
+        raise dialect.loaded_dbapi.OperationalError("terminating connection due to administrator command")
 
     monkeypatch.setattr(dialect, "do_rollback", gone)
     response = client.get("/en/account/history")
