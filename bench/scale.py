@@ -76,6 +76,7 @@ import requests
 
 from bench.serve import (
     BIN, REPO_ROOT, Gunicorn, ensure_postgresql, flask, portal_environment, prepare_database, reset_postgresql,
+    wait_for_queue,
 )
 
 DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qyzmet_scale"
@@ -484,22 +485,6 @@ def logged_in(session: requests.Session, base_url: str) -> bool:
 
 
 # ── the run ──────────────────────────────────────────────────────────────────
-
-
-def wait_for_queue(engine, timeout: float) -> dict:
-    """Until the worker has sent every SMS and handed every application over (or timeout)."""
-    from sqlalchemy import text
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with engine.connect() as connection:
-            pending_sms = connection.execute(text(
-                "SELECT count(*) FROM sms_messages WHERE status IN ('queued', 'sending')")).scalar()
-            undelivered = connection.execute(text(
-                "SELECT count(*) FROM applications WHERE delivered_at IS NULL")).scalar()
-        if (pending_sms == 0 and undelivered == 0) or time.monotonic() > deadline:
-            return {"pending_sms": pending_sms, "undelivered_applications": undelivered}
-        time.sleep(1)
 
 
 def verify(engine, results: dict) -> tuple[dict, list[tuple[str, bool, str]]]:

@@ -95,6 +95,24 @@ def reset_postgresql(database_url: str) -> None:
     engine.dispose()
 
 
+def wait_for_queue(engine, timeout: float) -> dict:
+    """Until the worker has sent every SMS and handed every application over (or timeout)."""
+    from sqlalchemy import text
+
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        with engine.connect() as connection:
+            pending_sms = connection.execute(text(
+                "SELECT count(*) FROM sms_messages WHERE status IN ('queued', 'sending')")).scalar()
+            undelivered = connection.execute(text(
+                "SELECT count(*) FROM applications WHERE delivered_at IS NULL")).scalar()
+        if (pending_sms == 0 and undelivered == 0) or time.monotonic() > deadline:
+            return {"pending_sms": pending_sms, "undelivered_applications": undelivered,
+                    "seconds": round(time.monotonic() - started, 1)}
+        time.sleep(1)
+
+
 def prepare_database(env: dict[str, str]) -> None:
     """Migrate to head, load the sandbox test citizens, make the sandbox CA if missing."""
     flask(env, "db", "upgrade")

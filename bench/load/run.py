@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bench.serve import (
     BIN, REPO_ROOT, Gunicorn, ensure_postgresql, flask, portal_environment, prepare_database, reset_postgresql,
+    wait_for_queue,
 )
 
 DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qyzmet_load"
@@ -313,22 +314,11 @@ class LoadRun:
 
     def settle(self) -> dict:
         """Wait (bounded) until no SMS is queued or sending and every application is handed over."""
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import create_engine
 
         engine = create_engine(self.database_url)
-        deadline = time.monotonic() + self.settle_timeout
-        started = time.monotonic()
         try:
-            while True:
-                with engine.connect() as connection:
-                    pending_sms = connection.execute(text(
-                        "SELECT count(*) FROM sms_messages WHERE status IN ('queued', 'sending')")).scalar()
-                    undelivered = connection.execute(text(
-                        "SELECT count(*) FROM applications WHERE delivered_at IS NULL")).scalar()
-                if (pending_sms == 0 and undelivered == 0) or time.monotonic() > deadline:
-                    return {"pending_sms": pending_sms, "undelivered_applications": undelivered,
-                            "seconds": round(time.monotonic() - started, 1)}
-                time.sleep(1)
+            return wait_for_queue(engine, self.settle_timeout)
         finally:
             engine.dispose()
 
