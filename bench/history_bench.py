@@ -236,14 +236,27 @@ class Setting:
     checks: list[str] = field(default_factory=list)
 
 
-def prepare(directory: Path) -> Setting:
-    """Build the portal, insert the histories, log both citizens in; check every operation once."""
+def migrate_and_load_citizens(app: Flask) -> None:
+    """The migrations to head and the sandbox test citizens, as the tests build their database."""
     from flask_migrate import upgrade
 
-    from webapp import create_app
-    from webapp.config import REPO_ROOT, TestConfig
-    from webapp.extensions import db
+    from webapp.config import REPO_ROOT
     from webapp.sandbox import load_test_citizens
+
+    logging.disable(logging.INFO)  # the migrations' INFO lines; warnings still show
+    try:
+        with app.app_context():
+            upgrade(directory=str(REPO_ROOT / "migrations"))
+            load_test_citizens()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def prepare(directory: Path) -> Setting:
+    """Build the portal, insert the histories, log both citizens in; check every operation once."""
+    from webapp import create_app
+    from webapp.config import TestConfig
+    from webapp.extensions import db
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -264,13 +277,7 @@ def prepare(directory: Path) -> Setting:
     seconds["app"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    logging.disable(logging.INFO)  # the migrations' INFO lines; warnings still show
-    try:
-        with app.app_context():
-            upgrade(directory=str(REPO_ROOT / "migrations"))
-            load_test_citizens()
-    finally:
-        logging.disable(logging.NOTSET)
+    migrate_and_load_citizens(app)
     seconds["migrations_and_citizens"] = time.perf_counter() - started
 
     started = time.perf_counter()

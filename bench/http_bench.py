@@ -37,7 +37,6 @@ import datetime as dt
 import gzip
 import http.cookiejar
 import json
-import logging
 import os
 import platform
 import re
@@ -56,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import history_bench
-from bench.serve import REPO_ROOT, Gunicorn, portal_environment, reset_postgresql
+from bench.serve import Gunicorn, portal_environment, reset_postgresql
 
 PORTAL_PORT, BARE_PORT = 8101, 8102  # this benchmark's range is 8100-8199
 LANG = "en"
@@ -192,12 +191,9 @@ def prepare_database_in_process(database_url: str, directory: Path) -> dict[str,
     and the portal reads its trust anchors on first use only, so their bytes are the same without it
     (checked) and set-up saves ~10 s of RSA key generation, as bench/history_bench.py does. Then History
     of Services' 5,000 applications by the history benchmark's own seeding code."""
-    from flask_migrate import upgrade
-
     from webapp import create_app
     from webapp.config import TestConfig
     from webapp.extensions import db
-    from webapp.sandbox import load_test_citizens
 
     seconds = {}
     started = time.perf_counter()
@@ -210,13 +206,7 @@ def prepare_database_in_process(database_url: str, directory: Path) -> dict[str,
             "SANDBOX_PKI_DIR": str(directory / "pki"),
         },
     )
-    logging.disable(logging.INFO)  # the migrations' INFO lines
-    try:
-        with app.app_context():
-            upgrade(directory=str(REPO_ROOT / "migrations"))
-            load_test_citizens()
-    finally:
-        logging.disable(logging.NOTSET)
+    history_bench.migrate_and_load_citizens(app)
     seconds["migrations_and_citizens"] = time.perf_counter() - started
     started = time.perf_counter()
     history_bench.seed_histories(app)
