@@ -40,7 +40,6 @@ import importlib.metadata
 import io
 import json
 import logging
-import math
 import os
 import platform
 import pstats
@@ -56,6 +55,8 @@ from pathlib import Path
 from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, create_engine, insert, select, text
+
+from bench.timing import percentile, time_calls
 
 # The operations, in the order they are timed within each round.
 OPERATIONS = ("bare_flask", "bare_flask_page", "history_5", "history_5000", "history_5000_later_page", "poll_304")
@@ -368,28 +369,6 @@ def prepare(directory: Path) -> Setting:
 
 # --------------------------------------------------------------------------
 # Timing
-
-
-def time_calls(function: Callable[[], object], budget_seconds: float, minimum: int = 1) -> list[int]:
-    """Call `function` until `budget_seconds` have passed (at least `minimum` times); each call's ns."""
-    clock = time.perf_counter_ns
-    budget = int(budget_seconds * 1e9)
-    samples: list[int] = []
-    append = samples.append
-    started = clock()
-    while True:
-        before = clock()
-        function()
-        after = clock()
-        append(after - before)
-        if after - started >= budget and len(samples) >= minimum:
-            return samples
-
-
-def percentile(ordered: Sequence[int], fraction: float) -> float:
-    """Nearest-rank percentile of sorted samples."""
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return float(ordered[rank - 1])
 
 
 def summarise(samples: list[int]) -> dict[str, float | int]:

@@ -29,7 +29,6 @@ import datetime as dt
 import gc
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import statistics
@@ -45,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
+from bench.timing import percentile, time_calls
 from signing import pki
 from signing.revocation import RevocationChecker
 from signing.verify import HolderType, Purpose, TrustStore, verify
@@ -329,28 +329,6 @@ def prepare(directory: Path) -> Setting:
 
 # --------------------------------------------------------------------------
 # Timing
-
-
-def time_calls(function: Callable[[], object], budget_seconds: float, minimum: int = 1) -> list[int]:
-    """Call `function` until `budget_seconds` have passed (at least `minimum` times); each call's ns."""
-    clock = time.perf_counter_ns
-    budget = int(budget_seconds * 1e9)
-    samples: list[int] = []
-    append = samples.append
-    started = clock()
-    while True:
-        before = clock()
-        function()
-        after = clock()
-        append(after - before)
-        if after - started >= budget and len(samples) >= minimum:
-            return samples
-
-
-def percentile(ordered: Sequence[int], fraction: float) -> float:
-    """Nearest-rank percentile of sorted samples."""
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return float(ordered[rank - 1])
 
 
 def summarise(samples: list[int]) -> dict[str, float | int]:
