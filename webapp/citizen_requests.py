@@ -50,12 +50,12 @@ from werkzeug.routing import BuildError
 from signing import envelope
 from signing.certificates import read_certificate
 from signing.xmldsig import sign_enveloped
-from webapp import sms
+from webapp import sms, text_input
 from webapp.applications.drafts import attachment_path, attachments_dir
 from webapp.applications.sign_by_sms import _citizen_key, _phone_key, outcome_message
 from webapp.applications.sign_by_sms import refusal_message as sms_refusal_message
 from webapp.auth import current_citizen, login_required
-from webapp.citizen_request_xml import AttachedFile, RequestDocument, xml_safe
+from webapp.citizen_request_xml import AttachedFile, RequestDocument
 from webapp.clock import now, today
 from webapp.extensions import db, limiter
 from webapp.i18n import current_language, long_date
@@ -393,15 +393,24 @@ def purge_drafts() -> int:
 
 
 def _read_text(name: str) -> str:
-    text = (request.form.get(name) or "").replace("\r\n", "\n").replace("\r", "\n")
-    return xml_safe(text).strip()
+    return text_input.neutralise(request.form.get(name)).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _refuse_unwritable(form: Form, name: str, title: str) -> None:
+    """Text XML cannot carry is refused, and shown again without those characters."""
+    if not text_input.writable(form.values.get(name)):
+        form.errors.append((name, text_input.message(title)))
+        form.values[name] = text_input.without_unwritable(form.values[name])
 
 
 def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
     """Fill form.errors; the checked new uploads."""
     kind, values = form.kind, form.values
     errors = form.errors
+    text_title = _("Description of the steps") if kind == "malfunction" else _("Text")
+    _refuse_unwritable(form, "text", text_title)
     if kind == "malfunction":
+        _refuse_unwritable(form, "registration_number", _("Registration number of the application"))
         if not find(values.get("service", "")):
             errors.append(("service", _("Choose the service in which the problem happened")))
         wanted = values.get("registration_number", "").strip()
@@ -418,8 +427,7 @@ def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
     if not text and kind in blank:
         errors.append(("text", blank[kind]))
     elif len(text) > TEXT_MAX_LENGTH:
-        title = _("Description of the steps") if kind == "malfunction" else _("Text")
-        errors.append(("text", str(FIELD_MESSAGES["too_long"]) % {"field": title, "max": TEXT_MAX_LENGTH}))
+        errors.append(("text", str(FIELD_MESSAGES["too_long"]) % {"field": text_title, "max": TEXT_MAX_LENGTH}))
     checked: list[Upload] = []
     if kind == "documents" and not (raw_files.kept or raw_files.new):
         errors.append(("files", _("Choose the documents to upload: a PDF, JPG or PNG file each")))
@@ -476,7 +484,7 @@ def _request_form(kind: str, application: Application | None):
     values = {"text": _read_text("text")}
     if kind == "malfunction":
         values["service"] = (request.form.get("service") or "").strip()
-        values["registration_number"] = xml_safe(request.form.get("registration_number") or "").strip().upper()[:20]
+        values["registration_number"] = _read_text("registration_number").upper()[:20]
     raw = _files_field(kind).read(request.form, request.files)
     attached = list(draft.attachments) if draft else []
     kept = [a for a in attached if a.public_id in raw.kept]
@@ -829,7 +837,7 @@ def _password_page(draft: CitizenRequest, challenge: codes.Challenge, error: str
         status=codes.status(challenge.iin),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        entered=entered,
+        entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
         code_error=error if anchor == "#code" else None,
     )
 

@@ -106,7 +106,7 @@ def step(slug: str, step_id: str):
             return _go(slug, application.after(current, return_to_check))
         values, errors = outcome.values, outcome.errors
     else:
-        values, errors = application.values_for(current), []
+        values, errors = application.values_for(current), application.saved_problems(current)
     number, total = application.progress.position(current)
     previous = application.progress.previous(current)
     back = (
@@ -195,8 +195,10 @@ def sign_with_eds(slug: str):
 def document(slug: str):
     """The application XML the citizen will sign, exactly as it will be signed."""
     application = _in_progress(slug)
-    if application is None or application.where_to_go() != "check":
+    if application is None:
         return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
     body = application.document().to_xml()
     response = Response(body, mimetype="application/xml")
     response.headers["Content-Disposition"] = f'attachment; filename="application-{slug}.xml"'

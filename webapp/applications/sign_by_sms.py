@@ -10,6 +10,7 @@ import datetime as dt
 from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _, ngettext
 
+from webapp import text_input
 from webapp.applications import submission
 from webapp.applications.routes import _check_page, _go, _in_progress, _service, bp
 from webapp.auth import current_citizen, login_required
@@ -132,7 +133,7 @@ def _password_page(slug: str, challenge: codes.Challenge, error: str | None = No
         status=codes.status(challenge.iin),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        entered=entered,
+        entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
         code_error=error if anchor == "#code" else None,
     )
 

@@ -21,6 +21,7 @@ from schwifty.exceptions import SchwiftyException
 
 import filetype
 
+from webapp import text_input
 from webapp.identifiers import is_valid_iin, normalise_digits
 
 # Files are judged by their first bytes, never by their name.
@@ -57,6 +58,7 @@ MESSAGES = {
     "file_empty": _l("%(field)s: the file is empty"),
     "file_count": _l("%(field)s: you can upload up to %(count)s files"),
     "group_min": _l("%(field)s: add at least %(count)s"),
+    "characters": text_input.MESSAGE,
 }
 
 
@@ -164,6 +166,8 @@ def check_iban(value: str, context: Context | None = None) -> str:
 
 
 def check_phone(value: str) -> str:
+    if not text_input.writable(value):
+        raise FieldError("characters")
     try:
         number = phonenumbers.parse(value or "", "KZ")
     except phonenumbers.NumberParseException:
@@ -245,7 +249,7 @@ class Field:
         """The raw answer the form sent for this field."""
         name = prefix + self.id
         if self.type == "date":
-            return {part: form.get(f"{name}-{part}", "") for part in ("day", "month", "year")}
+            return {part: text_input.neutralise(form.get(f"{name}-{part}")) for part in ("day", "month", "year")}
         if self.type == "file":
             new = tuple(
                 Upload(sanitise_filename(f.filename or ""), f.read())
@@ -259,7 +263,7 @@ class Field:
                 {part.id: part.read(form, files, f"{name}-{n}-") for part in self.fields}
                 for n in range(count)
             ]
-        return form.get(name, "")
+        return text_input.neutralise(form.get(name))
 
     def is_blank(self, raw: Any) -> bool:
         if self.type == "date":
@@ -272,6 +276,9 @@ class Field:
 
     def check(self, raw: Any, context: Context) -> Any:
         """The normalised answer, or FieldError; raw is what the form sent."""
+        # Every type refuses what XML cannot carry (a group, part by part).
+        if self.type != "group" and not text_input.writable(raw):
+            raise FieldError("characters")
         checker = getattr(self, f"_check_{self.type}")
         return checker(raw, context)
 
