@@ -62,9 +62,9 @@ from webapp.i18n import current_language, long_date
 from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
 from webapp.provider import lifecycle
 from webapp.rendering import render_page
-from webapp.services import catalogue, find
+from webapp.services import catalogue, find, uploads
 from webapp.services.fields import MESSAGES as FIELD_MESSAGES
-from webapp.services.fields import Field, FileAnswer, Upload, sniff_file_type
+from webapp.services.fields import Field, FieldError, FileAnswer, Upload, check_upload
 from webapp.signatures import Purpose, Refused, portal_key, refusal_message, verify_citizen
 from webapp.sms import codes
 
@@ -445,8 +445,8 @@ def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
 def _check_files(kind: str, raw: FileAnswer) -> tuple[list[Upload], str | None]:
     """The new files with their real types, or what is wrong, naming the file.
 
-    Files are judged by their first bytes (webapp.services.fields.sniff_file_type), never by their name;
-    screenshots must be images.
+    Files are judged by their content, opened as what their first bytes say, and must be named
+    as that (webapp.services.uploads); screenshots must be images.
     """
     field = _files_field(kind)
     if len(raw.kept) + len(raw.new) > MAX_FILES:
@@ -458,12 +458,15 @@ def _check_files(kind: str, raw: FileAnswer) -> tuple[list[Upload], str | None]:
             return [], _("“%(file)s” is empty. Choose another file.", file=name)
         if len(upload.content) > MAX_FILE_MB * 1024 * 1024:
             return [], _("“%(file)s” is larger than %(size)s MB. Choose a smaller file.", file=name, size=MAX_FILE_MB)
-        content_type = sniff_file_type(upload.content)
+        content_type = uploads.sniff(upload.content)
         if kind == "malfunction" and content_type not in SCREENSHOT_TYPES:
             return [], _("“%(file)s” is not a PNG or JPG image. A screenshot must be a PNG or JPG image.", file=name)
         if content_type is None:
             return [], _("“%(file)s” is not a PDF, JPG or PNG file. Choose a PDF, JPG or PNG file.", file=name)
-        checked.append(Upload(name, upload.content, content_type))
+        try:
+            checked.append(check_upload(upload))
+        except FieldError as refused:
+            return [], refused.message(field.label, {})
     return checked, None
 
 
