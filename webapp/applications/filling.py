@@ -267,18 +267,26 @@ class ApplicationInProgress:
 
     # The document the citizen will sign.
 
+    @property
+    def document_language(self) -> str:
+        """The language the document was issued in (names are written in it), else the page's."""
+        return self.draft.document_language or self.language
+
     def document(self) -> ApplicationDocument:
-        """The application as it stands; call only when the wizard is complete."""
-        drafts.fix_document(self.draft)
+        """The application as it stands, in the language it was issued in; call only when the wizard is complete."""
+        drafts.fix_document(self.draft, self.language)
+        language = self.document_language
+        facts = self.facts if language == self.language else RegistryFacts(
+            self.person, self.facts.registries, self.facts.today, language)
         answers = self.progress.relevant_answers()
         fields = {f.id: f for s in self.progress.visible for f in s.fields}
         referenced = {i for name, value in answers.items() if fields[name].type == "file" for i in value or ()}
         return ApplicationDocument(
             service=self.passport.slug,
-            language=self.language,
-            applicant=tuple((row.key, row.xml_value) for row in self.facts.rows("identity")),
+            language=language,
+            applicant=tuple((row.key, row.xml_value) for row in facts.rows("identity")),
             facts=tuple(
-                FactGroup(group, tuple((row.key, row.xml_value) for row in self.facts.rows(group)))
+                FactGroup(group, tuple((row.key, row.xml_value) for row in facts.rows(group)))
                 for step in self.progress.visible if step.kind == "confirm"
                 for group in step.facts
             ),
