@@ -253,6 +253,21 @@ def test_objection_by_sms(app, client, number):
     assert "already objected" in client.get(f"{ACCOUNT}/applications/{number}/objection").text
 
 
+def test_a_password_of_another_request_says_so(app, client, number, monkeypatch):
+    monkeypatch.setitem(app.config, "OTP_RESEND_SECONDS", 0)
+    _provisional_refusal(app, number)
+    objection = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "I disagree."}).location
+    report = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Blank page."}).location
+    asked = client.post(f"{report}/sign/sms", data={"csrf_token": csrf_token(client, report)})
+    assert asked.status_code == 302
+    code = last_code(client)
+    elsewhere = asked.location.replace(report, objection)
+    response = client.post(elsewhere, data={"csrf_token": csrf_token(client, elsewhere), "code": code})
+    assert response.status_code == 200
+    assert "This password was sent for another request" in problem(response)
+    assert client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code}).status_code == 302
+
+
 def test_objection_refused_after_two_working_days(app, client, number):
     _provisional_refusal(app, number, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
     page = client.get(f"{ACCOUNT}/applications/{number}/objection")

@@ -821,7 +821,8 @@ def send_sms_password(public_id: str):
     draft, elsewhere = _unsigned(public_id)
     if elsewhere:
         return elsewhere
-    result = codes.issue(draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), None, _sms_text(draft))
+    result = codes.issue(draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), None, _sms_text(draft),
+                         subject=f"request:{draft.public_id}")
     if not result.ok:
         earlier = codes.get(request.form.get("challenge", ""), draft.iin)
         if earlier is not None and earlier.purpose == SIGN_REQUEST:
@@ -862,13 +863,15 @@ def enter_sms_password(public_id: str, challenge_id: str):
     # The code's use commits with the sent request (in _send), so a process that
     # dies in between leaves the code usable for the resubmitted form.
     outcome = codes.check(
-        challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered, commit=False
+        challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered,
+        subject=f"request:{draft.public_id}", commit=False,
     )
     if not outcome.ok:
-        message = (
-            _("Your request has changed since we sent the password. Check it and ask for a new password.")
-            if outcome.kind == "other_document" else outcome_message(outcome)
-        )
+        messages = {
+            "other_document": _("Your request has changed since we sent the password. Check it and ask for a new password."),
+            "other_subject": _("This password was sent for another request. Enter the password sent for this one, or ask for a new password."),
+        }
+        message = messages.get(outcome.kind) or outcome_message(outcome)
         return _password_page(draft, codes.get(challenge_id, draft.iin), message, entered)
     confirmation = {
         "maskedPhone": challenge.masked_phone,
