@@ -252,6 +252,14 @@ def test_an_old_login_challenge_is_refused(app, client):
     assert "expired" in problem(response)
 
 
+def test_a_document_of_too_many_elements_is_refused_as_too_large(app, client):
+    """20,000 siblings fit in a form field; the reason is their number, not that the document is unreadable."""
+    def padded(document):
+        return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<x/>" * 20_000 + b"<nonce>", 1)
+
+    _refused(app, client, padded, "The signed document is too large")
+
+
 def test_a_forged_challenge_token_is_refused(client):
     assert client.get("/en/login/eds/challenge.xml", query_string={"token": "forged"}).status_code == 404
 

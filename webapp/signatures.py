@@ -23,6 +23,7 @@ from webapp.clock import now
 # missing here falls back to the general message (and a test says none is).
 REFUSAL_MESSAGES = {
     "malformed": _l("The signed document could not be read. Sign the application again."),
+    "too_large": _l("The signed document is too large: the portal reads documents of up to 2 MB and 10,000 elements. Sign the application shown on this page again."),
     "doctype": _l("The signed document contains a document type declaration, which is not allowed. Sign the application again."),
     "comments": _l("The signed document contains comments or processing instructions, which are not allowed. Sign the application again."),
     "not_signed": _l("The document is not signed. Sign the application with your EDS."),
