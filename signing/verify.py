@@ -647,6 +647,17 @@ def verify(
     return Verdict(signer=signer, document=document, nonce=nonce, revocation=evidence)
 
 
+def signer_certificate(signed_xml: bytes) -> x509.Certificate | None:
+    """The signer's certificate a signed document carries, or None when it carries no usable one.
+
+    For explaining a refusal (whose CA issued it); it proves nothing by itself.
+    """
+    try:
+        return _certificate(_check_shape(_signature(_parse(bytes(signed_xml)))))
+    except (Refused, TypeError):
+        return None
+
+
 def _check_revocation(checker, certificate, chain, trust, as_of, moment):
     from signing.revocation import RevocationUnavailable
 
