@@ -332,6 +332,11 @@ def test_the_same_signature_twice_sends_once(app, client, number):
     second = client.post(f"{saved.location}/sign/eds", data={"csrf_token": token, "signed_xml": signed})
     assert first.status_code == second.status_code == 302 and first.location == second.location
     assert [e.status for e in events(app, number)].count("objection") == 1
+    assert "had already been sent: this is the request it made" in client.get(second.location).text
+    # The same bytes offered for a new request: used already, not "another document".
+    report = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Blank."}).location
+    replayed = client.post(f"{report}/sign/eds", data={"csrf_token": csrf_token(client, report), "signed_xml": signed})
+    assert replayed.status_code == 200 and "This signed document has already been used" in problem(replayed)
 
 
 def test_another_persons_key_is_refused(app, client, number):

@@ -42,7 +42,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
@@ -766,16 +766,21 @@ def _send(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: di
 def sign_with_eds(public_id: str):
     """Receive the request signed by NCALayer, verify it against the issued document and send it."""
     draft, elsewhere = _unsigned(public_id)
-    if elsewhere:
-        return elsewhere
     signed_xml = request.form.get("signed_xml", "").encode("utf-8")
+    if elsewhere:
+        if draft.status != "draft" and draft.signed_xml == signed_xml:
+            flash(_("This signed document had already been sent: this is the request it made. It was not sent twice."), "success")
+        return elsewhere
     if not signed_xml.strip():
         return _check_page(draft, refusal_message("not_signed"))
     try:
         verdict = verify_citizen(signed_xml, issued=draft.document, purpose=Purpose.SIGN, iin=draft.iin)
     except Refused as refusal:
-        current_app.logger.info("EDS signature of a request refused: %s (%s)", refusal.reason, refusal.detail)
-        return _check_page(draft, refusal_message(refusal.reason, Purpose.SIGN))
+        reason = refusal.reason
+        if reason == "document_mismatch" and _sent_with(draft.iin, signed_xml):
+            reason = "replayed"  # the signature of a request sent before, not of this one
+        current_app.logger.info("EDS signature of a request refused: %s (%s)", reason, refusal.detail)
+        return _check_page(draft, refusal_message(reason, Purpose.SIGN))
     evidence = verdict.revocation
     signer = {
         "signer_name": verdict.signer.name,
@@ -785,6 +790,14 @@ def sign_with_eds(public_id: str):
         "revocation_response": evidence.response if evidence else None,
     }
     return _sent_or_closed(draft, signed_xml, "eds", signer)
+
+
+def _sent_with(iin: str, signed_xml: bytes) -> bool:
+    """Whether these exact signed bytes already sent one of the citizen's requests."""
+    return db.session.scalar(
+        db.select(CitizenRequest.id).filter(CitizenRequest.iin == iin, CitizenRequest.status != "draft",
+                                            CitizenRequest.signed_xml == signed_xml)
+    ) is not None
 
 
 def _sent_or_closed(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: dict):
