@@ -274,6 +274,13 @@ def test_a_document_of_too_many_elements_is_refused_as_too_large(app, client):
     _refused(app, client, padded, "The signed document is too large")
 
 
+def test_a_ten_megabyte_text_node_is_refused_as_too_large(app, client):
+    def padded(document):
+        return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<nonce>" + b"A" * (10 * 1024 * 1024), 1)
+
+    _refused(app, client, padded, "The signed document is too large")
+
+
 def test_a_forged_challenge_token_is_refused(client):
     assert client.get("/en/login/eds/challenge.xml", query_string={"token": "forged"}).status_code == 404
 
