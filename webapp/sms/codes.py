@@ -7,7 +7,9 @@ The rules (numbers from webapp/config.py):
 - It is bound to the citizen (IIN), the purpose ("sign-application",
   "change-phone", ...) and the SHA-256 of the exact document: a code issued
   for document A cannot confirm document B, another citizen's challenge or
-  another purpose.
+  another purpose. It also names what it signs (`subject`: an application's
+  service, a request), so that a code entered for another one is told as
+  that, and a used code as used, rather than as a changed document.
 - OTP_MAX_ATTEMPTS (5) wrong entries kill the code.
 - Per citizen: at most OTP_MAX_PER_HOUR (5) codes in any hour, and
   OTP_RESEND_SECONDS (60) between two codes.
