@@ -6,8 +6,10 @@ translates by code; ``detail`` is English for logs only).
 
 What is checked, cheapest first, so hostile input costs little:
 
-1. the bytes: UTF-8, at most 2 MB, no DOCTYPE/DTD/entity declaration (looked
-   for before lxml sees the bytes), well-formed, no comment or processing
+1. the bytes: UTF-8, at most 2 MB and 10,000 elements (counted before lxml
+   parses them; deeper nesting than libxml2 allows is "too large" too), no
+   DOCTYPE/DTD/entity declaration (looked for before lxml sees the bytes),
+   well-formed, no comment or processing
    instruction anywhere (the portal never issues any, and xmlsec1 and signxml
    disagree about comments under ``URI=""``: see :mod:`signing.xmldsig`);
 2. the shape NCALayer produces: exactly one ``ds:Signature``, the root's last
@@ -66,10 +68,13 @@ if TYPE_CHECKING:
     from signing.revocation import RevocationChecker, RevocationEvidence
 
 MAX_BYTES = 2 * 1024 * 1024
+# A portal document has a few hundred elements; 200,000 siblings fit in 2 MB.
+MAX_ELEMENTS = 10_000
 MIN_RSA_BITS = 2048
 
 REASONS: dict[str, str] = {
-    "malformed": "The document is not well-formed UTF-8 XML, or it is too large.",
+    "malformed": "The document is not well-formed UTF-8 XML.",
+    "too_large": "The document is larger than the portal reads: more than 2 MB or 10,000 elements, or nested too deep.",
     "doctype": "The document declares a DOCTYPE, a DTD or entities.",
     "comments": "The document contains a comment or a processing instruction.",
     "not_signed": "The document carries no XML signature.",
@@ -313,7 +318,8 @@ def _is_gost(algorithm: str) -> bool:
 def _parse(data: bytes) -> etree._Element:
     """Checks on the bytes, then a safe parse; the root element."""
     if len(data) > MAX_BYTES:
-        raise Refused("malformed", f"the document is {len(data)} bytes, more than {MAX_BYTES}")
+        raise Refused("too_large", f"the document is {len(data)} bytes, more than {MAX_BYTES}")
+    _refuse_too_many_elements(data)
     if not data.strip():
         raise Refused("malformed", "the document is empty")
     try:
@@ -328,7 +334,11 @@ def _parse(data: bytes) -> etree._Element:
         raise Refused("doctype", "the document declares a DOCTYPE, DTD or entity")
     try:
         root = etree.fromstring(data, safe_parser())
-    except (etree.XMLSyntaxError, ValueError) as error:
+    except etree.XMLSyntaxError as error:
+        if error.code == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+            raise Refused("too_large", f"beyond libxml2's limits: {error}") from None
+        raise Refused("malformed", f"not well-formed XML: {error}") from None
+    except ValueError as error:
         raise Refused("malformed", f"not well-formed XML: {error}") from None
     if root is None:
         raise Refused("malformed", "no root element")
@@ -340,6 +350,18 @@ def _parse(data: bytes) -> etree._Element:
     for node in (*root.itersiblings(preceding=True), *root.itersiblings()):
         _refuse_node(node)
     return root
+
+
+def _refuse_too_many_elements(data: bytes) -> None:
+    """At most MAX_ELEMENTS start tags, counted on the bytes before any parsing.
+
+    Every element has a start tag, a "<" not followed by "/", "!" or "?"; a "<"
+    in text must be escaped, so the count is exact but for CDATA sections and
+    comments, which only make it larger (and are refused anyway).
+    """
+    tags = data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
+    if tags > MAX_ELEMENTS:
+        raise Refused("too_large", f"about {tags} elements, more than {MAX_ELEMENTS}")
 
 
 def _refuse_node(node) -> None:
@@ -623,6 +645,17 @@ def verify(
         certificate=info.certificate,
     )
     return Verdict(signer=signer, document=document, nonce=nonce, revocation=evidence)
+
+
+def signer_certificate(signed_xml: bytes) -> x509.Certificate | None:
+    """The signer's certificate a signed document carries, or None when it carries no usable one.
+
+    For explaining a refusal (whose CA issued it); it proves nothing by itself.
+    """
+    try:
+        return _certificate(_check_shape(_signature(_parse(bytes(signed_xml)))))
+    except (Refused, TypeError):
+        return None
 
 
 def _check_revocation(checker, certificate, chain, trust, as_of, moment):

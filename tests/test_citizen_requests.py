@@ -253,6 +253,21 @@ def test_objection_by_sms(app, client, number):
     assert "already objected" in client.get(f"{ACCOUNT}/applications/{number}/objection").text
 
 
+def test_a_password_of_another_request_says_so(app, client, number, monkeypatch):
+    monkeypatch.setitem(app.config, "OTP_RESEND_SECONDS", 0)
+    _provisional_refusal(app, number)
+    objection = fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "I disagree."}).location
+    report = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Blank page."}).location
+    asked = client.post(f"{report}/sign/sms", data={"csrf_token": csrf_token(client, report)})
+    assert asked.status_code == 302
+    code = last_code(client)
+    elsewhere = asked.location.replace(report, objection)
+    response = client.post(elsewhere, data={"csrf_token": csrf_token(client, elsewhere), "code": code})
+    assert response.status_code == 200
+    assert "This password was sent for another request" in problem(response)
+    assert client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code}).status_code == 302
+
+
 def test_objection_refused_after_two_working_days(app, client, number):
     _provisional_refusal(app, number, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
     page = client.get(f"{ACCOUNT}/applications/{number}/objection")
@@ -317,6 +332,11 @@ def test_the_same_signature_twice_sends_once(app, client, number):
     second = client.post(f"{saved.location}/sign/eds", data={"csrf_token": token, "signed_xml": signed})
     assert first.status_code == second.status_code == 302 and first.location == second.location
     assert [e.status for e in events(app, number)].count("objection") == 1
+    assert "had already been sent: this is the request it made" in client.get(second.location).text
+    # The same bytes offered for a new request: used already, not "another document".
+    report = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Blank."}).location
+    replayed = client.post(f"{report}/sign/eds", data={"csrf_token": csrf_token(client, report), "signed_xml": signed})
+    assert replayed.status_code == 200 and "This signed document has already been used" in problem(replayed)
 
 
 def test_another_persons_key_is_refused(app, client, number):

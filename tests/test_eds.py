@@ -106,6 +106,20 @@ def test_the_same_signed_document_twice_gives_one_application(app, client):
     token = csrf_token(client, "/en/account/history")
     again = client.post(f"/en/services/{CHILD_CARE}/apply/sign/eds", data={"csrf_token": token, "signed_xml": signed})
     assert again.status_code == 302 and again.location == first.location
+    assert "had already been sent: this is the application it made" in client.get(again.location).text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
+
+
+def test_a_signed_document_sent_before_is_already_used_for_a_new_application(app, client):
+    at_check(client)
+    signed = sign_enveloped(issued(client), key(app))
+    assert send(client, signed).status_code == 302
+    client.post("/en/logout", data={"csrf_token": csrf_token(client, "/en/account")})
+    at_check(client)  # the same service again: a new draft, a new document
+    again = send(client, signed)
+    assert again.status_code == 200
+    assert "This signed document has already been used" in problem(again)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
 
@@ -250,6 +264,21 @@ def test_an_old_login_challenge_is_refused(app, client):
     finally:
         app.config["EDS_LOGIN_CHALLENGE_SECONDS"] = 300
     assert "expired" in problem(response)
+
+
+def test_a_document_of_too_many_elements_is_refused_as_too_large(app, client):
+    """20,000 siblings fit in a form field; the reason is their number, not that the document is unreadable."""
+    def padded(document):
+        return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<x/>" * 20_000 + b"<nonce>", 1)
+
+    _refused(app, client, padded, "The signed document is too large")
+
+
+def test_a_ten_megabyte_text_node_is_refused_as_too_large(app, client):
+    def padded(document):
+        return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<nonce>" + b"A" * (10 * 1024 * 1024), 1)
+
+    _refused(app, client, padded, "The signed document is too large")
 
 
 def test_a_forged_challenge_token_is_refused(client):

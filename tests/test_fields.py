@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schwifty import IBAN
 
+from tests.journeys import FILES
 from webapp.identifiers import make_iin
 from webapp.services.fields import (
     Context,
@@ -29,8 +30,8 @@ from webapp.services.fields import (
 TODAY = dt.date(2026, 11, 23)
 OWN = "KZ435639722818662011"
 SOMEONE_ELSES = "KZ697226410457500407"
-PDF = b"%PDF-1.4\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF = (FILES / "certificate.pdf").read_bytes()
+PNG = (FILES / "scan.png").read_bytes()
 
 
 def context(holders=None) -> Context:
@@ -213,10 +214,11 @@ def upload(content: bytes, name: str = "scan.pdf") -> FileAnswer:
     return FileAnswer(new=(Upload(name, content),))
 
 
-def test_files_are_judged_by_content_not_name():
+def test_files_are_judged_by_content_and_named_as_it():
     field = Field(id="f", type="file", label="Certificate")
-    checked = field.check(upload(PNG, "scan.pdf"), context())
-    assert checked.new[0].content_type == "image/png"
+    checked = field.check(upload(PNG, "scan"), context())
+    assert checked.new[0].content_type == "image/png" and checked.new[0].original_name == "scan.png"
+    assert error_code(lambda: field.check(upload(PNG, "scan.pdf"), context())) == "file_name"
     assert error_code(lambda: field.check(upload(b"MZ\x90\x00 exe", "scan.pdf"), context())) == "file_type"
     assert error_code(lambda: field.check(upload(b"<html>", "scan.png"), context())) == "file_type"
 

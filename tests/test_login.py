@@ -44,7 +44,7 @@ def test_missing_and_malformed_iin_messages(client):
 def test_login_without_csrf_token_is_refused(client):
     response = client.post("/en/login", data={"iin": MOTHER_WITH_BABY, "password": SANDBOX_PASSWORD})
     assert response.status_code == 400
-    assert "Your page was open too long" in response.get_data(as_text=True)
+    assert "The form came without its security code" in response.get_data(as_text=True)
 
 
 def test_session_is_rotated_at_login(client):

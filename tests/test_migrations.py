@@ -74,6 +74,7 @@ SEEDS: dict[str, list[tuple[str, dict]]] = {
 AFTER = {
     "0007": [("applications", 1, {"version": 1, "delivered_at": None, "registered_at": None, "citizen_due_on": None})],
     "0010": [("applications", 1, {"delivery_attempts": 0, "delivery_claimed_at": None}), ("sms_messages", 1, {"claimed_at": None, "redact": None})],
+    "0011": [("application_drafts", 1, {"document_language": None}), ("one_time_codes", 1, {"subject": None})],
 }
 
 

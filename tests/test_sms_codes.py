@@ -258,7 +258,7 @@ def test_failures_spread_over_more_than_a_day_do_not_lock(ctx, phone):
 def test_a_code_confirms_only_its_citizen_purpose_and_document(ctx, phone):
     challenge, code = send(phone, T0)
     assert enter(challenge, code, at(5), document=DOC_B).kind == "other_document"
-    assert enter(challenge, code, at(5), purpose=codes.CHANGE_PHONE).kind == "other_document"
+    assert enter(challenge, code, at(5), purpose=codes.CHANGE_PHONE).kind == "other_subject"
     assert enter(challenge, code, at(5), iin=OTHER_IIN).kind == "not_yours"
     assert codes.check("no-such-challenge", IIN, SIGN, DOC_A, code, now=at(5)).kind == "not_yours"
     assert codes.get(challenge.id, OTHER_IIN) is None
@@ -266,6 +266,24 @@ def test_a_code_confirms_only_its_citizen_purpose_and_document(ctx, phone):
     assert codes.get(challenge.id, IIN).attempts_left == 5
     assert codes.status(IIN, now=at(5)).failures == 0
     assert enter(challenge, code, at(6)).ok
+
+
+def test_a_code_for_another_subject_says_so_not_that_the_document_changed(ctx, phone):
+    challenge = codes.issue(IIN, SIGN, DOC_A, None, phone.text, subject="application:child-care-under-one", now=T0)
+    code = phone.last
+    check = lambda subject, document=DOC_A: codes.check(  # noqa: E731
+        challenge.id, IIN, SIGN, document, code, subject=subject, now=at(5))
+    assert check("application:maternity-and-adoption", DOC_B).kind == "other_subject"
+    assert check("application:child-care-under-one", DOC_B).kind == "other_document"
+    assert codes.get(challenge.id, IIN).attempts_left == 5  # neither counted as a guess
+    assert check("application:child-care-under-one").ok
+
+
+def test_a_used_code_says_used_whatever_it_is_entered_for(ctx, phone):
+    challenge, code = send(phone, T0)
+    assert enter(challenge, code, at(5)).ok
+    assert enter(challenge, code, at(6), document=DOC_B).kind == "used"
+    assert enter(challenge, code, at(6), purpose=codes.CHANGE_PHONE).kind == "used"
 
 
 def test_two_codes_in_flight_are_independent(ctx, phone):

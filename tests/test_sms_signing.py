@@ -213,3 +213,41 @@ def test_flask_limiter_caps_password_requests_per_citizen(app, client):
     finally:
         app.config["SMS_LIMIT_PER_CITIZEN"] = "10 per hour"
     assert statuses[:2] != [429, 429] and statuses[2] == 429
+
+
+def test_a_used_password_says_it_was_used_not_that_the_application_changed(app, client):
+    at_check(client)
+    page = ask_for_password(client).location
+    code = last_code(client)
+    assert enter(client, page, code).status_code == 302
+    # A new application for the same service, and the old password on its old page.
+    log_out(client)
+    at_check(client)
+    response = enter(client, page, code)
+    assert response.status_code == 200
+    assert "This password has already been used" in problem(response)
+
+
+def test_a_password_of_another_application_says_so(app, client):
+    """One citizen, two applications at their check pages; the first one's password on the second's page."""
+    from tests.journeys import load, walk
+    from webapp.services import find
+
+    first, second = "enpf-pension-payments", "pension-guarantee-difference"
+    assert "/check" in walk(client, find(first), load(first)).request.path
+    log_out(client)
+    assert "/check" in walk(client, find(second), load(second)).request.path
+    asked = ask_for_password(client, f"/en/services/{first}/apply")
+    assert asked.status_code == 302
+    code = last_code(client, "+77012345098")
+    elsewhere = asked.location.replace(f"/{first}/", f"/{second}/")
+    response = enter(client, elsewhere, code)
+    assert response.status_code == 200
+    assert "This password was sent for another application" in problem(response)
+    with app.app_context():
+        assert db.session.scalar(db.select(Application)) is None
+    assert enter(client, asked.location, code).status_code == 302  # still good for its own
+
+
+def log_out(client):
+    client.post("/en/logout", data={"csrf_token": csrf_token(client, "/en/account")})

@@ -83,6 +83,12 @@ def test_an_unsigned_or_unreadable_file(app, client):
     assert "not a readable XML document" in text(upload(client, b"%PDF-1.4 not xml", filename="scan.pdf"))
 
 
+def test_a_document_of_too_many_elements_is_too_large_not_unreadable(app, client):
+    signed = sign_enveloped(DOCUMENT, key(app)).replace(b"I confirm.", b"<x/>" * 20_000, 1)
+    body = text(upload(client, signed))
+    assert "Signature not valid" in body and "larger than the portal reads" in body
+
+
 def test_no_file_or_a_file_too_large_is_an_error(app, client):
     missing = upload(client, None)
     assert missing.status_code == 400

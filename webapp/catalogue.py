@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from webapp import text_input
 from webapp.rendering import render_page
 from webapp.services import CHANNELS, LIFE_SITUATIONS, catalogue, find, search
 
@@ -13,7 +14,8 @@ bp = Blueprint("catalogue", __name__, url_prefix="/<lang_code>/services")
 @bp.route("")
 def index():
     """List the services, filtered by life situation and a search."""
-    query = request.args.get("q", "").strip()[:100]
+    # Searched, not stored: what a signed document could not carry is just left out.
+    query = text_input.without_unwritable(text_input.neutralise(request.args.get("q"))).strip()[:100]
     situation = request.args.get("situation", "")
     if situation not in LIFE_SITUATIONS:
         situation = ""

@@ -24,10 +24,11 @@ files are named by their SHA-256, so the signature covers their content.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from lxml import etree
+
+from webapp.text_input import without_unwritable
 
 NAMESPACE = "urn:qyzmet:citizen-request:1"
 VERSION = "1"
@@ -38,13 +39,10 @@ ADDRESSEES = {
     "malfunction": "support",
 }
 
-# Characters XML 1.0 cannot carry, whatever the escaping.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
 
 def xml_safe(text: str) -> str:
-    """Text without the characters XML cannot hold (a pasted control character would break signing)."""
-    return _NOT_XML.sub("", text or "")
+    """Text without the characters XML cannot hold: the forms refuse them (webapp.text_input), this is the last guard."""
+    return without_unwritable(text or "")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
@@ -50,21 +50,21 @@ from werkzeug.routing import BuildError
 from signing import envelope
 from signing.certificates import read_certificate
 from signing.xmldsig import sign_enveloped
-from webapp import sms
+from webapp import sms, text_input
 from webapp.applications.drafts import attachment_path, attachments_dir
 from webapp.applications.sign_by_sms import _citizen_key, _phone_key, outcome_message
 from webapp.applications.sign_by_sms import refusal_message as sms_refusal_message
 from webapp.auth import current_citizen, login_required
-from webapp.citizen_request_xml import AttachedFile, RequestDocument, xml_safe
+from webapp.citizen_request_xml import AttachedFile, RequestDocument
 from webapp.clock import now, today
 from webapp.extensions import db, limiter
 from webapp.i18n import current_language, long_date
 from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
 from webapp.provider import lifecycle
 from webapp.rendering import render_page
-from webapp.services import catalogue, find
+from webapp.services import catalogue, find, uploads
 from webapp.services.fields import MESSAGES as FIELD_MESSAGES
-from webapp.services.fields import Field, FileAnswer, Upload, sniff_file_type
+from webapp.services.fields import Field, FieldError, FileAnswer, Upload, check_upload
 from webapp.signatures import Purpose, Refused, portal_key, refusal_message, verify_citizen
 from webapp.sms import codes
 
@@ -393,15 +393,24 @@ def purge_drafts() -> int:
 
 
 def _read_text(name: str) -> str:
-    text = (request.form.get(name) or "").replace("\r\n", "\n").replace("\r", "\n")
-    return xml_safe(text).strip()
+    return text_input.neutralise(request.form.get(name)).replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _refuse_unwritable(form: Form, name: str, title: str) -> None:
+    """Text XML cannot carry is refused, and shown again without those characters."""
+    if not text_input.writable(form.values.get(name)):
+        form.errors.append((name, text_input.message(title)))
+        form.values[name] = text_input.without_unwritable(form.values[name])
 
 
 def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
     """Fill form.errors; the checked new uploads."""
     kind, values = form.kind, form.values
     errors = form.errors
+    text_title = _("Description of the steps") if kind == "malfunction" else _("Text")
+    _refuse_unwritable(form, "text", text_title)
     if kind == "malfunction":
+        _refuse_unwritable(form, "registration_number", _("Registration number of the application"))
         if not find(values.get("service", "")):
             errors.append(("service", _("Choose the service in which the problem happened")))
         wanted = values.get("registration_number", "").strip()
@@ -418,8 +427,7 @@ def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
     if not text and kind in blank:
         errors.append(("text", blank[kind]))
     elif len(text) > TEXT_MAX_LENGTH:
-        title = _("Description of the steps") if kind == "malfunction" else _("Text")
-        errors.append(("text", str(FIELD_MESSAGES["too_long"]) % {"field": title, "max": TEXT_MAX_LENGTH}))
+        errors.append(("text", str(FIELD_MESSAGES["too_long"]) % {"field": text_title, "max": TEXT_MAX_LENGTH}))
     checked: list[Upload] = []
     if kind == "documents" and not (raw_files.kept or raw_files.new):
         errors.append(("files", _("Choose the documents to upload: a PDF, JPG or PNG file each")))
@@ -437,8 +445,8 @@ def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
 def _check_files(kind: str, raw: FileAnswer) -> tuple[list[Upload], str | None]:
     """The new files with their real types, or what is wrong, naming the file.
 
-    Files are judged by their first bytes (webapp.services.fields.sniff_file_type), never by their name;
-    screenshots must be images.
+    Files are judged by their content, opened as what their first bytes say, and must be named
+    as that (webapp.services.uploads); screenshots must be images.
     """
     field = _files_field(kind)
     if len(raw.kept) + len(raw.new) > MAX_FILES:
@@ -450,12 +458,15 @@ def _check_files(kind: str, raw: FileAnswer) -> tuple[list[Upload], str | None]:
             return [], _("“%(file)s” is empty. Choose another file.", file=name)
         if len(upload.content) > MAX_FILE_MB * 1024 * 1024:
             return [], _("“%(file)s” is larger than %(size)s MB. Choose a smaller file.", file=name, size=MAX_FILE_MB)
-        content_type = sniff_file_type(upload.content)
+        content_type = uploads.sniff(upload.content)
         if kind == "malfunction" and content_type not in SCREENSHOT_TYPES:
             return [], _("“%(file)s” is not a PNG or JPG image. A screenshot must be a PNG or JPG image.", file=name)
         if content_type is None:
             return [], _("“%(file)s” is not a PDF, JPG or PNG file. Choose a PDF, JPG or PNG file.", file=name)
-        checked.append(Upload(name, upload.content, content_type))
+        try:
+            checked.append(check_upload(upload))
+        except FieldError as refused:
+            return [], refused.message(field.label, {})
     return checked, None
 
 
@@ -476,7 +487,7 @@ def _request_form(kind: str, application: Application | None):
     values = {"text": _read_text("text")}
     if kind == "malfunction":
         values["service"] = (request.form.get("service") or "").strip()
-        values["registration_number"] = xml_safe(request.form.get("registration_number") or "").strip().upper()[:20]
+        values["registration_number"] = _read_text("registration_number").upper()[:20]
     raw = _files_field(kind).read(request.form, request.files)
     attached = list(draft.attachments) if draft else []
     kept = [a for a in attached if a.public_id in raw.kept]
@@ -755,16 +766,21 @@ def _send(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: di
 def sign_with_eds(public_id: str):
     """Receive the request signed by NCALayer, verify it against the issued document and send it."""
     draft, elsewhere = _unsigned(public_id)
-    if elsewhere:
-        return elsewhere
     signed_xml = request.form.get("signed_xml", "").encode("utf-8")
+    if elsewhere:
+        if draft.status != "draft" and draft.signed_xml == signed_xml:
+            flash(_("This signed document had already been sent: this is the request it made. It was not sent twice."), "success")
+        return elsewhere
     if not signed_xml.strip():
         return _check_page(draft, refusal_message("not_signed"))
     try:
         verdict = verify_citizen(signed_xml, issued=draft.document, purpose=Purpose.SIGN, iin=draft.iin)
     except Refused as refusal:
-        current_app.logger.info("EDS signature of a request refused: %s (%s)", refusal.reason, refusal.detail)
-        return _check_page(draft, refusal_message(refusal.reason, Purpose.SIGN))
+        reason = refusal.reason
+        if reason == "document_mismatch" and _sent_with(draft.iin, signed_xml):
+            reason = "replayed"  # the signature of a request sent before, not of this one
+        current_app.logger.info("EDS signature of a request refused: %s (%s)", reason, refusal.detail)
+        return _check_page(draft, refusal_message(reason, Purpose.SIGN))
     evidence = verdict.revocation
     signer = {
         "signer_name": verdict.signer.name,
@@ -774,6 +790,14 @@ def sign_with_eds(public_id: str):
         "revocation_response": evidence.response if evidence else None,
     }
     return _sent_or_closed(draft, signed_xml, "eds", signer)
+
+
+def _sent_with(iin: str, signed_xml: bytes) -> bool:
+    """Whether these exact signed bytes already sent one of the citizen's requests."""
+    return db.session.scalar(
+        db.select(CitizenRequest.id).filter(CitizenRequest.iin == iin, CitizenRequest.status != "draft",
+                                            CitizenRequest.signed_xml == signed_xml)
+    ) is not None
 
 
 def _sent_or_closed(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: dict):
@@ -810,7 +834,8 @@ def send_sms_password(public_id: str):
     draft, elsewhere = _unsigned(public_id)
     if elsewhere:
         return elsewhere
-    result = codes.issue(draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), None, _sms_text(draft))
+    result = codes.issue(draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), None, _sms_text(draft),
+                         subject=f"request:{draft.public_id}")
     if not result.ok:
         earlier = codes.get(request.form.get("challenge", ""), draft.iin)
         if earlier is not None and earlier.purpose == SIGN_REQUEST:
@@ -829,7 +854,7 @@ def _password_page(draft: CitizenRequest, challenge: codes.Challenge, error: str
         status=codes.status(challenge.iin),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        entered=entered,
+        entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
         code_error=error if anchor == "#code" else None,
     )
 
@@ -851,13 +876,15 @@ def enter_sms_password(public_id: str, challenge_id: str):
     # The code's use commits with the sent request (in _send), so a process that
     # dies in between leaves the code usable for the resubmitted form.
     outcome = codes.check(
-        challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered, commit=False
+        challenge.id, draft.iin, SIGN_REQUEST, codes.document_digest(draft.document), entered,
+        subject=f"request:{draft.public_id}", commit=False,
     )
     if not outcome.ok:
-        message = (
-            _("Your request has changed since we sent the password. Check it and ask for a new password.")
-            if outcome.kind == "other_document" else outcome_message(outcome)
-        )
+        messages = {
+            "other_document": _("Your request has changed since we sent the password. Check it and ask for a new password."),
+            "other_subject": _("This password was sent for another request. Enter the password sent for this one, or ask for a new password."),
+        }
+        message = messages.get(outcome.kind) or outcome_message(outcome)
         return _password_page(draft, codes.get(challenge_id, draft.iin), message, entered)
     confirmation = {
         "maskedPhone": challenge.masked_phone,

@@ -204,6 +204,9 @@ class SandboxConfig(Config):
     # Written into the sandbox certificates as their CRL and OCSP addresses.
     SANDBOX_PKI_URL = os.environ.get("SANDBOX_PKI_URL", "http://127.0.0.1:5000/sandbox/pki")
     TRUSTED_CA_BUNDLE = None  # None in the sandbox: the sandbox CA's bundle
+    # Also trust the national CA's public TEST CAs (webapp/sandbox/national_test_ca/), so its
+    # test keys verify (their certificates have expired: they are refused as expired, not as untrusted).
+    SANDBOX_TRUST_NATIONAL_TEST_CA = bool(_flag(os.environ.get("SANDBOX_TRUST_NATIONAL_TEST_CA")))
     PROVIDER_BINS = ("040340000304",)  # the sandbox provider (webapp/sandbox/pki.py)
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
     # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.

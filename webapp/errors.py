@@ -35,6 +35,29 @@ CSRF_PAGE = (
     _l("Your page was open too long"),
     _l("For your security, forms expire after a while. Go back, reload the page and submit it again."),
 )
+FOREIGN_TOKEN_PAGE = (
+    _l("This form was not opened in this session"),
+    _l("Its security code belongs to another session: another login, another browser or another site. Go back, reload the page and submit it again."),
+)
+# Why Flask-WTF refused a form, by its (English, fixed) reason: each its own page.
+CSRF_PAGES = {
+    "The CSRF token has expired.": CSRF_PAGE,
+    "The CSRF token is missing.": (
+        _l("The form came without its security code"),
+        _l("Every form of this portal carries a hidden security code, and this one did not: it may not come from one of our pages, or your browser left the code out. Go back, reload the page and submit it again."),
+    ),
+    "The CSRF session token is missing.": (
+        _l("This form belongs to an earlier session"),
+        _l("Since the page was opened you have logged in or out, or your browser has lost its cookie. Go back, reload the page and submit it again."),
+    ),
+    "The CSRF tokens do not match.": FOREIGN_TOKEN_PAGE,
+    "The CSRF token is invalid.": FOREIGN_TOKEN_PAGE,
+    "The referrer header is missing.": (
+        _l("The form was not sent from this portal"),
+        _l("Your browser did not say that the form came from a page of this portal. Go back, reload the page and submit it again."),
+    ),
+}
+CSRF_PAGES["The referrer does not match the host."] = CSRF_PAGES["The referrer header is missing."]
 
 
 def render_error(status: int, title, message):
@@ -47,8 +70,8 @@ def init_app(app: Flask) -> None:
     """Register a handler for every error a citizen can meet."""
 
     @app.errorhandler(CSRFError)
-    def csrf_expired(error):
-        return render_error(400, *CSRF_PAGE)
+    def csrf_refused(error: CSRFError):
+        return render_error(400, *CSRF_PAGES.get(error.description, FOREIGN_TOKEN_PAGE))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

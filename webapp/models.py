@@ -76,6 +76,8 @@ class ApplicationDraft(db.Model):
     # document they are asked to sign stays byte-for-byte the same.
     document_nonce: Mapped[str | None] = mapped_column(String(32))
     document_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The language of the page it was first issued on: the same document on every language's page.
+    document_language: Mapped[str | None] = mapped_column(String(5))
 
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="draft", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -230,6 +232,9 @@ class OneTimeCode(db.Model):
     iin: Mapped[str] = mapped_column(String(12))
     purpose: Mapped[str] = mapped_column(String(40))
     document_sha256: Mapped[str] = mapped_column(String(64))
+    # What the code confirms ("application:<service>", "request:<id>"): a code entered for
+    # something else is told as that, not as a changed document. None for a phone number.
+    subject: Mapped[str | None] = mapped_column(String(80))
     code_hash: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

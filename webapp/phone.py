@@ -9,6 +9,7 @@ import hashlib
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 
+from webapp import text_input
 from webapp.applications.sign_by_sms import outcome_message, refusal_message
 from webapp.auth import current_citizen, login_required
 from webapp.extensions import db, limiter
@@ -39,12 +40,15 @@ def change():
     """Register or change the phone number: we send a password to the new number."""
     citizen = current_citizen()
     current = codes.registered_phone(citizen.iin)
-    entered, error = request.form.get("phone", ""), None
+    entered, error = text_input.neutralise(request.form.get("phone")), None
     if request.method == "POST":
         try:
             phone = check_phone(entered)
-        except FieldError:
-            error = _("Enter a Kazakh mobile number, like +7 701 234 56 78 or 8 701 234 56 78")
+        except FieldError as refused:
+            if refused.code == "characters":
+                error, entered = text_input.message(_("New mobile phone number")), text_input.without_unwritable(entered)
+            else:
+                error = _("Enter a Kazakh mobile number, like +7 701 234 56 78 or 8 701 234 56 78")
         else:
             if phone == current:
                 error = _("This number is already registered for your IIN.")
@@ -83,7 +87,7 @@ def confirm(challenge_id: str):
             return redirect(url_for("account.index"))
         error = outcome_message(outcome)
     return render_page(
-        "account/phone_confirm.html", challenge=challenge, entered=entered, error=error,
+        "account/phone_confirm.html", challenge=challenge, entered=text_input.without_unwritable(entered), error=error,
         errors=[{"text": error, "href": "#code"}] if error else [], has_errors=bool(error),
     )
 

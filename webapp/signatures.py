@@ -14,15 +14,19 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from signing.revocation import RevocationChecker, http_fetch
-from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
+from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, signer_certificate, verify
 from signing.xmldsig import SigningKey
 from webapp import observability
 from webapp.clock import now
+
+# The national CA's public TEST CAs; certificates they issued are test keys, never a citizen's own.
+NATIONAL_TEST_CA_FILES = sorted((Path(__file__).parent / "sandbox" / "national_test_ca").glob("*.crt"))
 
 # What the citizen reads for each reason signing.verify gives. A reason
 # missing here falls back to the general message (and a test says none is).
 REFUSAL_MESSAGES = {
     "malformed": _l("The signed document could not be read. Sign the application again."),
+    "too_large": _l("The signed document is too large: the portal reads documents of up to 2 MB and 10,000 elements. Sign the application shown on this page again."),
     "doctype": _l("The signed document contains a document type declaration, which is not allowed. Sign the application again."),
     "comments": _l("The signed document contains comments or processing instructions, which are not allowed. Sign the application again."),
     "not_signed": _l("The document is not signed. Sign the application with your EDS."),
@@ -48,6 +52,7 @@ REFUSAL_MESSAGES = {
     "replayed": _l("This signed document has already been used. Sign the application again."),
     "challenge_expired": _l("The login request has expired. Try again."),
     "unknown_person": _l("The state database has no record of the person this key belongs to."),
+    "national_test_ca": _l("Your certificate is a test certificate of the National Certification Authority, which this portal does not accept. Sign with a key the National Certification Authority issued to you, or with an SMS password."),
 }
 GENERAL_REFUSAL = _l("The signature could not be checked. Sign the application again.")
 
@@ -68,6 +73,22 @@ def trust_store() -> TrustStore:
     return state["trust"]
 
 
+def national_test_cas() -> TrustStore:
+    """The national CA's TEST CAs (public test material, webapp/sandbox/national_test_ca/), read once."""
+    state = current_app.extensions["signatures"]
+    if state.get("national_test_cas") is None:
+        state["national_test_cas"] = TrustStore.from_pem_files(*NATIONAL_TEST_CA_FILES)
+    return state["national_test_cas"]
+
+
+def _untrusted_reason(signed_xml: bytes) -> str:
+    """Why a signer's CA is not trusted, when the portal knows it: a national TEST CA it is not told to trust."""
+    certificate = signer_certificate(signed_xml)
+    if certificate is not None and national_test_cas().issuer_of(certificate) is not None:
+        return "national_test_ca"
+    return "untrusted"
+
+
 def verify_citizen(signed_xml: bytes, *, issued: bytes | None, purpose: Purpose, iin: str | None = None) -> Verdict:
     """Verify a citizen's EDS signature; Refused carries the reason code (counted in /metrics)."""
     try:
@@ -82,7 +103,10 @@ def verify_citizen(signed_xml: bytes, *, issued: bytes | None, purpose: Purpose,
             now=now(),
         )
     except Refused as refusal:
-        observability.count_signature(purpose.value, refusal.reason)
+        reason = _untrusted_reason(signed_xml) if refusal.reason == "untrusted" else refusal.reason
+        observability.count_signature(purpose.value, reason)
+        if reason != refusal.reason:
+            raise Refused(reason, refusal.detail) from None
         raise
     observability.count_signature(purpose.value, None)
     return verdict
@@ -107,13 +131,18 @@ def portal_key() -> SigningKey:
 
 
 def trusted_ca_files(app: Flask) -> list[Path]:
-    """The CA files the configuration names: several, separated by os.pathsep."""
+    """The CA files the configuration names: several, separated by os.pathsep; in the sandbox,
+    the national TEST CAs too when SANDBOX_TRUST_NATIONAL_TEST_CA is on."""
     configured = app.config.get("TRUSTED_CA_BUNDLE")
     if configured:
-        return [Path(p) for p in configured.split(os.pathsep) if p]
-    if app.config.get("SANDBOX_PKI_DIR"):
-        return [Path(app.config["SANDBOX_PKI_DIR"]) / "ca-bundle.pem"]
-    return []
+        files = [Path(p) for p in configured.split(os.pathsep) if p]
+    elif app.config.get("SANDBOX_PKI_DIR"):
+        files = [Path(app.config["SANDBOX_PKI_DIR"]) / "ca-bundle.pem"]
+    else:
+        files = []
+    if app.config.get("SANDBOX") and app.config.get("SANDBOX_TRUST_NATIONAL_TEST_CA"):
+        files += [f for f in NATIONAL_TEST_CA_FILES if f not in files]
+    return files
 
 
 def init_app(app: Flask) -> None:

@@ -48,6 +48,11 @@ EXEMPT = {
     "sandbox.ocsp": "OCSP clients post DER requests; the answer is public and signed (sandbox only)",
 }
 
+# What the refusal page says, by what is wrong with the token.
+EXPIRED = "Your page was open too long"
+MISSING = "The form came without its security code"
+FOREIGN = "This form was not opened in this session"
+
 # What a form would carry, so the only thing missing is the token.
 FORM = {
     "iin": "900517401370", "password": "Sandbox1!", "action": "continue", "text": "CSRF text", "code": "123456",
@@ -100,13 +105,14 @@ def test_every_unsafe_route_refuses_a_missing_or_wrong_token(app, victim):
             continue
         url = PROTECTED[endpoint](victim)
         for method in sorted(methods):
-            for token in (None, "wrong-" + real[6:], real[:-4] + "AAAA", ""):
+            for token, said in ((None, MISSING), ("wrong-" + real[6:], FOREIGN), (real[:-4] + "AAAA", FOREIGN),
+                                ("", MISSING)):
                 data = dict(FORM) if token is None else {**FORM, "csrf_token": token}
                 tried += 1
                 response = client.open(url, method=method, data=data,
                                        headers={"Referer": "http://localhost/en/account"})
                 body = response.get_data(as_text=True)
-                if response.status_code != 400 or "Your page was open too long" not in body:
+                if response.status_code != 400 or said not in body:
                     problems.append(f"{method} {endpoint} token={token!r}: {response.status_code}")
             # The header htmx would send is no way round it either.
             response = client.open(url, method=method, data=FORM, headers={"X-CSRFToken": "wrong", "HX-Request": "true"})
@@ -120,20 +126,38 @@ def test_every_unsafe_route_refuses_a_missing_or_wrong_token(app, victim):
 
 
 def test_the_csrf_page_is_translated(app, citizen_client):
-    for lang, words in (("kk", None), ("ru", None), ("en", "Your page was open too long")):
+    for lang, words in (("kk", None), ("ru", None), ("en", MISSING)):
         response = citizen_client.post(f"/{lang}/account/phone", data={"phone": "+7 705 111 22 33"})
         assert response.status_code == 400
         assert f'lang="{lang}"' in response.text
         if words:
             assert words in response.text
         else:
-            assert "Your page was open too long" not in response.text
+            assert MISSING not in response.text
+
+
+def test_an_expired_token_says_the_page_was_open_too_long(app, citizen_client, monkeypatch):
+    token = csrf_token(citizen_client, f"{ACCOUNT}/phone")
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", -1)  # every token is older than that
+    response = citizen_client.post(f"{ACCOUNT}/phone", data={"csrf_token": token, "phone": "+7 705 111 22 33"})
+    assert response.status_code == 400 and EXPIRED in response.text
+    assert MISSING not in response.text and FOREIGN not in response.text
+
+
+def test_a_token_of_an_earlier_session_says_so(app, attacker):
+    """A form of a session the browser no longer has (logged in or out since, a lost cookie)."""
+    theirs = csrf_token(attacker, f"{ACCOUNT}/phone")
+    fresh = app.test_client()
+    response = fresh.post("/en/login", data={"csrf_token": theirs, "iin": "900517401370", "password": "x"})
+    assert response.status_code == 400 and "This form belongs to an earlier session" in response.text
+    assert EXPIRED not in response.text
 
 
 def test_a_token_from_another_session_is_refused(app, citizen_client, attacker):
     """B's valid token does not work in A's session (tokens are bound to the session)."""
     theirs = csrf_token(attacker, f"{ACCOUNT}/phone")
+    csrf_token(citizen_client, f"{ACCOUNT}/phone")  # A's session has a token of its own
     before = fingerprint(app)
     response = citizen_client.post(f"{ACCOUNT}/phone", data={"csrf_token": theirs, "phone": "+7 705 111 22 33"})
-    assert response.status_code == 400
+    assert response.status_code == 400 and FOREIGN in response.text and EXPIRED not in response.text
     assert not changed_tables(before, fingerprint(app))

@@ -486,6 +486,18 @@ def huge(ctx):
     return ctx.signed.replace(b"<nonce>", b" " * (MAX_BYTES + 1) + b"<nonce>", 1)
 
 
+def ten_megabyte_text_node(ctx):
+    return ctx.signed.replace(b"<nonce>", b"<nonce>" + b"A" * (10 * 1024 * 1024), 1)
+
+
+def many_siblings(ctx):
+    return ctx.signed.replace(b"<nonce>", b"<x/>" * 200_000 + b"<nonce>", 1)
+
+
+def nested_too_deep(ctx):
+    return ctx.signed.replace(b"<nonce>", b"<x>" * 300 + b"</x>" * 300 + b"<nonce>", 1)
+
+
 def not_well_formed(ctx):
     return ctx.signed[:-20]
 
@@ -499,7 +511,10 @@ CASES: list[tuple[Callable[[Context], bytes], str]] = [
     (empty, "malformed"),
     (not_utf8, "malformed"),
     (declared_other_encoding, "malformed"),
-    (huge, "malformed"),
+    (huge, "too_large"),
+    (ten_megabyte_text_node, "too_large"),
+    (many_siblings, "too_large"),
+    (nested_too_deep, "too_large"),
     (not_well_formed, "malformed"),
     (xxe, "doctype"),
     (billion_laughs, "doctype"),
@@ -598,6 +613,18 @@ def test_entities_are_refused_before_parsing(build, monkeypatch, trust):
     with pytest.raises(Refused) as refused:
         verify(build(None), trust=trust)
     assert refused.value.reason == "doctype"
+
+
+def test_too_many_elements_are_refused_before_parsing(signed, monkeypatch, trust):
+    """200,000 siblings are counted on the bytes; lxml never builds them."""
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("lxml was asked to parse 200,000 elements")
+
+    monkeypatch.setattr("signing.verify.etree.fromstring", no_parsing)
+    with pytest.raises(Refused) as refused:
+        verify(many_siblings(Context(None, None, None, None, signed)), trust=trust)
+    assert refused.value.reason == "too_large" and "200" in refused.value.detail
 
 
 def test_a_replayed_document_verifies_again(signed, trust):

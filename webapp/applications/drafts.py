@@ -92,6 +92,7 @@ def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | 
         draft.expires_at = moment + lifetime()
         draft.document_nonce = None
         draft.document_issued_at = None
+        draft.document_language = None
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -102,11 +103,16 @@ def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | 
         path.unlink(missing_ok=True)
 
 
-def fix_document(draft: ApplicationDraft) -> None:
-    """Give the finished application its nonce and issue time, once, until an answer changes."""
+def fix_document(draft: ApplicationDraft, language: str) -> None:
+    """Give the finished application its nonce, issue time and language, once, until an answer changes.
+
+    The language is the page's that issued it: a password asked for on one language's
+    page and entered on another's confirms the same document.
+    """
     if draft.document_nonce is None:
         draft.document_nonce = secrets.token_hex(16)
         draft.document_issued_at = now().replace(microsecond=0)
+        draft.document_language = language
         db.session.commit()
 
 

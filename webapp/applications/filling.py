@@ -23,6 +23,8 @@ from webapp.services import ServicePassport
 from webapp.services.facts import FACT_GROUPS, RegistryFacts
 from webapp.services.fields import Context, Field, FieldError, FileAnswer, GroupErrors
 from webapp.services.wizard import CONFIRM_FIELD, Progress, Step
+from webapp.text_input import message as unwritable_message
+from webapp.text_input import without_unwritable, writable
 
 CONFIRM_CHOICES = (("yes", _l("Yes, it is correct")), ("no", _l("No, something is wrong")))
 
@@ -106,6 +108,11 @@ class ApplicationInProgress:
             return {CONFIRM_FIELD: answers.get(f"{step.id}.{CONFIRM_FIELD}")}
         return {f.id: self._form_value(f, answers.get(f.id)) for f in step.fields}
 
+    def saved_problems(self, step: Step) -> list[tuple[str, str]]:
+        """Errors for answers saved before characters XML cannot carry were refused (shown without them)."""
+        answers = self.draft.answers
+        return [(anchor(f), unwritable_message(f.error_title)) for f in step.fields if not writable(answers.get(f.id))]
+
     def _form_value(self, f: Field, value: Any) -> Any:
         if value is None and f.type == "group":
             # A group starts with as many empty items as it needs at least.
@@ -119,7 +126,7 @@ class ApplicationInProgress:
             return [{part.id: self._form_value(part, item.get(part.id)) for part in f.fields} for item in value]
         if f.type == "file":
             return [a for a in self.draft.attachments if a.public_id in value]
-        return str(value)
+        return without_unwritable(str(value))
 
     def fact_rows(self, step: Step) -> list[tuple[str, list]]:
         """For a confirmation step: each group of facts with its rows."""
@@ -211,7 +218,8 @@ class ApplicationInProgress:
                 ]
             else:
                 values[f.id] = raw
-        return values
+        # Shown again without what XML (and so HTML) cannot carry; the error says it was taken out.
+        return without_unwritable(values)
 
     # Check your answers.
 
@@ -255,22 +263,30 @@ class ApplicationInProgress:
                 )
                 for n, item in enumerate(value, start=1)
             ]
-        return str(value)
+        return without_unwritable(str(value))
 
     # The document the citizen will sign.
 
+    @property
+    def document_language(self) -> str:
+        """The language the document was issued in (names are written in it), else the page's."""
+        return self.draft.document_language or self.language
+
     def document(self) -> ApplicationDocument:
-        """The application as it stands; call only when the wizard is complete."""
-        drafts.fix_document(self.draft)
+        """The application as it stands, in the language it was issued in; call only when the wizard is complete."""
+        drafts.fix_document(self.draft, self.language)
+        language = self.document_language
+        facts = self.facts if language == self.language else RegistryFacts(
+            self.person, self.facts.registries, self.facts.today, language)
         answers = self.progress.relevant_answers()
         fields = {f.id: f for s in self.progress.visible for f in s.fields}
         referenced = {i for name, value in answers.items() if fields[name].type == "file" for i in value or ()}
         return ApplicationDocument(
             service=self.passport.slug,
-            language=self.language,
-            applicant=tuple((row.key, row.xml_value) for row in self.facts.rows("identity")),
+            language=language,
+            applicant=tuple((row.key, row.xml_value) for row in facts.rows("identity")),
             facts=tuple(
-                FactGroup(group, tuple((row.key, row.xml_value) for row in self.facts.rows(group)))
+                FactGroup(group, tuple((row.key, row.xml_value) for row in facts.rows(group)))
                 for step in self.progress.visible if step.kind == "confirm"
                 for group in step.facts
             ),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from webapp.applications import drafts, submission
 from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
@@ -16,6 +17,7 @@ from webapp.sms import codes
 from webapp.signatures import Purpose, Refused, refusal_message
 
 bp = Blueprint("applications", __name__, url_prefix="/<lang_code>/services/<slug>/apply")
+ALREADY_SENT = _l("This signed document had already been sent: this is the application it made. It was not sent twice.")
 
 
 @bp.app_template_filter("choice_item")
@@ -106,7 +108,7 @@ def step(slug: str, step_id: str):
             return _go(slug, application.after(current, return_to_check))
         values, errors = outcome.values, outcome.errors
     else:
-        values, errors = application.values_for(current), []
+        values, errors = application.values_for(current), application.saved_problems(current)
     number, total = application.progress.position(current)
     previous = application.progress.previous(current)
     back = (
@@ -173,9 +175,10 @@ def sign_with_eds(slug: str):
     signed_xml = request.form.get("signed_xml", "").encode("utf-8")
     application = _in_progress(slug)
     if application is None:
-        # Sent already (a second click, a retried request): show what was sent.
+        # Sent already (a second click, a retried request): show what was sent, and say so.
         sent = submission.already_sent(citizen.iin, signed_xml)
         if sent is not None:
+            flash(str(ALREADY_SENT), "success")
             return redirect(url_for("history.sent", number=sent.number))
         return redirect(url_for("applications.before_you_start", slug=slug))
     if application.where_to_go() != "check":
@@ -185,8 +188,11 @@ def sign_with_eds(slug: str):
     try:
         sent = submission.send(application, signed_xml)
     except Refused as refusal:
-        current_app.logger.info("EDS signature refused: %s (%s)", refusal.reason, refusal.detail)
-        return _check_page(application, refusal_message(refusal.reason, Purpose.SIGN))
+        reason = refusal.reason
+        if reason == "document_mismatch" and submission.already_sent(citizen.iin, signed_xml) is not None:
+            reason = "replayed"  # the signature of an application sent before, not of this one
+        current_app.logger.info("EDS signature refused: %s (%s)", reason, refusal.detail)
+        return _check_page(application, refusal_message(reason, Purpose.SIGN))
     return redirect(url_for("history.sent", number=sent.number))
 
 
@@ -195,8 +201,10 @@ def sign_with_eds(slug: str):
 def document(slug: str):
     """The application XML the citizen will sign, exactly as it will be signed."""
     application = _in_progress(slug)
-    if application is None or application.where_to_go() != "check":
+    if application is None:
         return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
     body = application.document().to_xml()
     response = Response(body, mimetype="application/xml")
     response.headers["Content-Disposition"] = f'attachment; filename="application-{slug}.xml"'

@@ -10,6 +10,7 @@ import datetime as dt
 from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _, ngettext
 
+from webapp import text_input
 from webapp.applications import submission
 from webapp.applications.routes import _check_page, _go, _in_progress, _service, bp
 from webapp.auth import current_citizen, login_required
@@ -72,6 +73,7 @@ def outcome_message(outcome: codes.Outcome) -> str:
         "too_many_attempts": lambda: _("You entered a wrong password too many times. Ask for a new password."),
         "locked": lambda: _locked(outcome.locked_until),
         "other_document": lambda: _("Your application has changed since we sent the password. Check your answers and ask for a new password."),
+        "other_subject": lambda: _("This password was sent for another application. Enter the password sent for this one, or ask for a new password."),
     }
     return messages.get(outcome.kind, messages["used"])()
 
@@ -95,6 +97,7 @@ def send_sms_password(slug: str):
         codes.document_digest(issued),
         None,
         codes.signing_text(application.passport.short_name, application.language),
+        subject=_subject(slug),
     )
     if not result.ok:
         earlier = codes.get(request.form.get("challenge", ""), application.person.iin)
@@ -103,6 +106,11 @@ def send_sms_password(slug: str):
             return _password_page(slug, earlier, refusal_message(result), anchor="#sms-status")
         return _check_page(application, refusal_message(result), anchor="#sign-with-sms")
     return redirect(url_for("applications.enter_sms_password", slug=slug, challenge_id=result.id))
+
+
+def _subject(slug: str) -> str:
+    """What an application's password is for (a draft is one per citizen and service)."""
+    return f"application:{slug}"
 
 
 def _challenge(challenge_id: str) -> codes.Challenge:
@@ -132,7 +140,7 @@ def _password_page(slug: str, challenge: codes.Challenge, error: str | None = No
         status=codes.status(challenge.iin),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        entered=entered,
+        entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
         code_error=error if anchor == "#code" else None,
     )
 
@@ -158,7 +166,8 @@ def enter_sms_password(slug: str, challenge_id: str):
     # The code's use commits with the application (submission.send_confirmed_by_sms): an instance
     # that dies in between leaves it unused, so the citizen's resubmitted form still sends.
     outcome = codes.check(
-        challenge.id, challenge.iin, codes.SIGN_APPLICATION, codes.document_digest(issued), entered, commit=False
+        challenge.id, challenge.iin, codes.SIGN_APPLICATION, codes.document_digest(issued), entered,
+        subject=_subject(slug), commit=False,
     )
     if not outcome.ok:
         return _password_page(slug, _challenge(challenge_id), outcome_message(outcome), entered)

@@ -60,7 +60,7 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
     record = Application(
         iin=application.person.iin,
         service_slug=application.passport.slug,
-        language=application.language,
+        language=application.document_language,
         answers=application.progress.relevant_answers(),
         document_nonce=draft.document_nonce,
         document=document,

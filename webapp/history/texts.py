@@ -65,7 +65,8 @@ ROLE_LABELS = {
 # Why a signature does not stand, said about the document (not to its signer):
 # one for every reason code signing.verify raises (a test holds it to that).
 VERDICT_PROBLEMS = {
-    "malformed": _l("The file is not a readable XML document, or it is larger than 2 MB."),
+    "malformed": _l("The file is not a readable XML document."),
+    "too_large": _l("The document is larger than the portal reads: more than 2 MB or 10,000 elements, or nested too deep."),
     "doctype": _l("The document contains a document type declaration, which signed documents must not have."),
     "comments": _l("The document contains comments or processing instructions, which signed documents must not have."),
     "not_signed": _l("The document carries no XML signature."),

@@ -25,7 +25,7 @@ from flask_babel import format_date, gettext as _, lazy_gettext as _l, lazy_pget
 from flask_babel import format_decimal
 
 from signing.verify import Refused
-from webapp import clock
+from webapp import clock, text_input
 from webapp.extensions import db
 from webapp.i18n import best_language, money
 from webapp.models import Application, ApplicationEvent, ProviderMessage
@@ -351,7 +351,7 @@ DATE_FIELDS = ("due_on", "period_from", "period_to", "dated")
 
 def _typed(form) -> dict:
     """What the official typed, as the forms show it again."""
-    values: dict = {name: form.get(name, "")[:5000] for name in TEXT_FIELDS}
+    values: dict = {name: text_input.without_unwritable(form.get(name, "")[:5000]) for name in TEXT_FIELDS}
     for name in DATE_FIELDS:
         values[name] = {part: form.get(f"{name}-{part}", "").strip()[:10] for part in ("day", "month", "year")}
     return values
@@ -374,8 +374,10 @@ def _read(status: str, form, application: Application) -> dict:
             return None
 
     def text(name: str, title: str, limit: int) -> str:
-        value = " ".join(form.get(name, "").split())
-        if not value:
+        value = " ".join(text_input.neutralise(form.get(name)).split())
+        if not text_input.writable(value):
+            errors.append((f"{status}-{name}", text_input.message(title)))
+        elif not value:
             errors.append((f"{status}-{name}", _("%(field)s: enter it to send the message", field=title)))
         elif len(value) > limit:
             errors.append((f"{status}-{name}", _message(FieldError("too_long", max=limit), title)))
@@ -392,9 +394,11 @@ def _read(status: str, form, application: Application) -> dict:
             fields["due_on"] = extended
     elif status == "documents_requested":
         title = _("Documents to provide")
-        documents = [" ".join(line.split()) for line in form.get("documents", "").splitlines()]
+        documents = [" ".join(line.split()) for line in text_input.neutralise(form.get("documents")).splitlines()]
         documents = [line for line in documents if line]
-        if not documents:
+        if not text_input.writable(documents):
+            errors.append((f"{status}-documents", text_input.message(title)))
+        elif not documents:
             errors.append((f"{status}-documents", _("%(field)s: enter at least one document, one a line", field=title)))
         elif len(documents) > MAX_DOCUMENTS:
             errors.append((f"{status}-documents", _("%(field)s: ask for %(count)s documents or fewer", field=title,

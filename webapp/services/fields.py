@@ -19,12 +19,10 @@ from flask_babel import lazy_gettext as _l
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-import filetype
-
+from webapp import text_input
 from webapp.identifiers import is_valid_iin, normalise_digits
+from webapp.services import uploads
 
-# Files are judged by their first bytes, never by their name.
-ACCEPTED_FILE_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 # The National Bank keeps no accounts for people: payments go to Kazpost or a
 # second-tier bank.
 NOT_FOR_PEOPLE_BANK_CODES = {"125"}
@@ -53,10 +51,16 @@ MESSAGES = {
     "phone": _l("%(field)s: enter a Kazakh mobile number, like +7 701 123 45 67 or 8 701 123 45 67"),
     "file_missing": _l("%(field)s: choose a file to upload"),
     "file_type": _l("%(field)s: the file must be a PDF, JPG or PNG"),
+    "file_name": _l("%(field)s: “%(file)s” is a %(kind)s file, but its name ends in .%(extension)s. Rename it to end in .%(expected)s, or choose another file"),
+    "file_damaged": _l("%(field)s: “%(file)s” cannot be opened as a %(kind)s file: it is damaged, or only its first bytes are those of one. Choose another file"),
+    "file_no_pages": _l("%(field)s: “%(file)s” is a PDF without any pages. Choose the file with your document"),
+    "file_password": _l("%(field)s: “%(file)s” is protected by a password, so the provider could not open it. Choose a copy without a password"),
+    "file_pixels": _l("%(field)s: “%(file)s” is an image of more than %(megapixels)s megapixels. Choose a smaller photo or scan"),
     "file_size": _l("%(field)s: the file must be smaller than %(size)s MB"),
     "file_empty": _l("%(field)s: the file is empty"),
     "file_count": _l("%(field)s: you can upload up to %(count)s files"),
     "group_min": _l("%(field)s: add at least %(count)s"),
+    "characters": text_input.MESSAGE,
 }
 
 
@@ -99,10 +103,13 @@ class GroupErrors(Exception):
         self.errors = errors
 
 
-def sniff_file_type(content: bytes) -> str | None:
-    """The accepted MIME type the content really is, or None."""
-    kind = filetype.guess(content[:8192]) if content else None
-    return kind.mime if kind and kind.mime in ACCEPTED_FILE_TYPES else None
+def check_upload(upload: Upload) -> Upload:
+    """The upload with the type its content really is, checked as that type (webapp.services.uploads); FieldError otherwise."""
+    try:
+        content_type, name = uploads.inspect(upload.original_name, upload.content)
+    except uploads.NotAccepted as refused:
+        raise FieldError(refused.code, **refused.params) from None
+    return Upload(name, upload.content, content_type)
 
 
 @dataclass
@@ -164,6 +171,8 @@ def check_iban(value: str, context: Context | None = None) -> str:
 
 
 def check_phone(value: str) -> str:
+    if not text_input.writable(value):
+        raise FieldError("characters")
     try:
         number = phonenumbers.parse(value or "", "KZ")
     except phonenumbers.NumberParseException:
@@ -245,7 +254,7 @@ class Field:
         """The raw answer the form sent for this field."""
         name = prefix + self.id
         if self.type == "date":
-            return {part: form.get(f"{name}-{part}", "") for part in ("day", "month", "year")}
+            return {part: text_input.neutralise(form.get(f"{name}-{part}")) for part in ("day", "month", "year")}
         if self.type == "file":
             new = tuple(
                 Upload(sanitise_filename(f.filename or ""), f.read())
@@ -259,7 +268,7 @@ class Field:
                 {part.id: part.read(form, files, f"{name}-{n}-") for part in self.fields}
                 for n in range(count)
             ]
-        return form.get(name, "")
+        return text_input.neutralise(form.get(name))
 
     def is_blank(self, raw: Any) -> bool:
         if self.type == "date":
@@ -272,6 +281,9 @@ class Field:
 
     def check(self, raw: Any, context: Context) -> Any:
         """The normalised answer, or FieldError; raw is what the form sent."""
+        # Every type refuses what XML cannot carry (a group, part by part).
+        if self.type != "group" and not text_input.writable(raw):
+            raise FieldError("characters")
         checker = getattr(self, f"_check_{self.type}")
         return checker(raw, context)
 
@@ -334,10 +346,7 @@ class Field:
                 raise FieldError("file_empty")
             if len(upload.content) > self.max_size_mb * 1024 * 1024:
                 raise FieldError("file_size", size=self.max_size_mb)
-            content_type = sniff_file_type(upload.content)
-            if content_type is None:
-                raise FieldError("file_type")
-            checked.append(Upload(upload.original_name, upload.content, content_type))
+            checked.append(check_upload(upload))
         return FileAnswer(kept=raw.kept, new=tuple(checked))
 
     def _check_group(self, raw: list[dict], context):

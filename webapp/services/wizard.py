@@ -14,6 +14,7 @@ from typing import Any, Callable
 from webapp.services.conditions import check_syntax, evaluate, names
 from webapp.services.facts import FACT_GROUPS, RegistryFacts
 from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
+from webapp.text_input import writable
 
 CONFIRM_FIELD = "confirmed"
 # Step ids share the URL space with the wizard's own pages.
@@ -103,8 +104,11 @@ class Progress:
     def answered(self, step: Step) -> bool:
         if step.kind == "confirm":
             return self.answers.get(f"{step.id}.{CONFIRM_FIELD}") == "yes"
+        # An answer saved before characters XML cannot carry were refused is not an answer yet:
+        # the citizen is led back to its step, never to a document that cannot be built.
         return all(
             f.id in self.answers and (f.optional or self.answers[f.id] not in (None, []))
+            and writable(self.answers[f.id])
             for f in step.fields
         )
 

@@ -7,7 +7,9 @@ The rules (numbers from webapp/config.py):
 - It is bound to the citizen (IIN), the purpose ("sign-application",
   "change-phone", ...) and the SHA-256 of the exact document: a code issued
   for document A cannot confirm document B, another citizen's challenge or
-  another purpose.
+  another purpose. It also names what it signs (`subject`: an application's
+  service, a request), so that a code entered for another one is told as
+  that, and a used code as used, rather than as a changed document.
 - OTP_MAX_ATTEMPTS (5) wrong entries kill the code.
 - Per citizen: at most OTP_MAX_PER_HOUR (5) codes in any hour, and
   OTP_RESEND_SECONDS (60) between two codes.
@@ -70,7 +72,8 @@ CODE_LENGTH = 6
 
 RefusalReason = Literal["cool_down", "too_many_codes", "locked", "no_phone", "unavailable"]
 OutcomeKind = Literal[
-    "ok", "wrong", "malformed", "expired", "used", "too_many_attempts", "locked", "not_yours", "other_document"
+    "ok", "wrong", "malformed", "expired", "used", "too_many_attempts", "locked", "not_yours", "other_subject",
+    "other_document",
 ]
 
 
@@ -127,9 +130,11 @@ class Outcome:
     `attempts_left` more tries; malformed: not 6 digits (not counted);
     expired; used; too_many_attempts: the code is dead, ask for a new one;
     locked: too many wrong codes today (until `locked_until`; EDS still
-    works); not_yours: no such challenge for this citizen; other_document:
-    the challenge was for another purpose or document (it changed since the
-    code was sent; ask for a new code).
+    works); not_yours: no such challenge for this citizen; other_subject:
+    the code was sent for something else (another application or request,
+    another purpose); other_document: for this one, but the document changed
+    since the code was sent (ask for a new code). A used code is "used"
+    whatever it is entered for.
     """
 
     kind: OutcomeKind
@@ -166,6 +171,7 @@ def issue(
     phone: str | None,
     text_for_code: Callable[[str], str],
     *,
+    subject: str | None = None,
     now: dt.datetime | None = None,
 ) -> Challenge | Refusal:
     """Make a code for this citizen, purpose and document, and queue the SMS that carries it.
@@ -173,7 +179,9 @@ def issue(
     `phone`: where to send it; None means the phone registered for the IIN
     (a new phone being confirmed is passed explicitly). `text_for_code`
     turns the code into the SMS text, e.g. `signing_text(service, language)`.
-    Commits the session (as `check()` does).
+    `subject`: what the document is ("application:<service>"), so that the
+    code entered for another one is told as that. Commits the session (as
+    `check()` does).
     """
     now = _now(now)
     _check_binding(purpose, document_sha256)
@@ -204,6 +212,7 @@ def issue(
         iin=iin,
         purpose=purpose,
         document_sha256=document_sha256,
+        subject=subject,
         phone=phone,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=config["OTP_LIFETIME_SECONDS"]),
@@ -283,10 +292,12 @@ def check(
     document_sha256: str,
     entered: str,
     *,
+    subject: str | None = None,
     now: dt.datetime | None = None,
     commit: bool = True,
 ) -> Outcome:
-    """Check a code the citizen entered for this challenge, purpose and document.
+    """Check a code the citizen entered for this challenge, purpose and document
+    (and subject, when the code was issued with one).
 
     commit=False leaves the right code's use uncommitted, in the caller's
     transaction: the caller commits it with what the code confirms (the
@@ -300,10 +311,12 @@ def check(
     row = _find(challenge_id)
     if row is None or row.iin != iin:
         return Outcome("not_yours")
-    if row.purpose != purpose or row.document_sha256 != document_sha256:
-        return Outcome("other_document")
     if row.used_at is not None:
         return Outcome("used")
+    if row.purpose != purpose or (row.subject and subject and row.subject != subject):
+        return Outcome("other_subject")
+    if row.document_sha256 != document_sha256:
+        return Outcome("other_document")
     locked_until, _failures = _lock(iin, now)
     if locked_until:
         return Outcome("locked", locked_until=locked_until)
