@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION, read_certificate
-from signing.verify import REASONS, HolderType, Purpose, Refused, TrustStore, canonicalize, verify
+from signing.verify import HolderType, Purpose, Refused, TrustStore, canonicalize, verify
 from signing.xmldsig import sign_enveloped
 from webapp.identifiers import has_valid_check_digit
 
@@ -115,16 +115,6 @@ def test_ncanode_sample_verifies_with_its_own_certificate_as_anchor(national_tru
     assert refusal(signed_xml=signed, trust=pinned, purpose=Purpose.SIGN, as_of=as_of) == "wrong_key_type"
     altered = signed.replace(b"NCANode", b"NCANodf")
     assert refusal(signed_xml=altered, trust=pinned, purpose=Purpose.LOG_IN, as_of=as_of) == "signature_invalid"
-
-
-def test_gost_sample_is_recognised(national_trust):
-    signed = (NATIONAL / "gost-signed-sample.xml").read_bytes()
-    with pytest.raises(Refused) as refused:
-        verify(signed, trust=national_trust)
-    assert refused.value.reason == "gost"
-    assert "gostr34102015-gostr34112015-512" in refused.value.detail
-    # The portal's message names the alternatives.
-    assert "RSA key" in REASONS["gost"] and "SMS" in REASONS["gost"]
 
 
 # --- xmlsec1 (the reference implementation) accepts what sign_enveloped makes ---
