@@ -17,6 +17,13 @@ them. So, for objects signed with GOST 34.10-2015:
   asn1crypto alone (:func:`build_ocsp_response`), as cryptography's OCSP
   builder needs the responder's key.
 
+Certificates, CRLs and responses are taken apart and put together as
+sequences of their elements' DER (:func:`_elements`, :func:`_sequence`), not
+through asn1crypto's X.509 classes: asn1crypto 1.5 takes a length header
+ending in 0x80 (a 128-, 384-, ... byte structure) for an indefinite length,
+re-encodes the whole structure from its parts, and fails on the GOST key
+inside (its Any re-encodes too). That TLV walk is hand-written.
+
 Hand-written glue, all of it: no maintained library checks or issues GOST
 X.509 objects in Python. No Flask here.
 """
@@ -29,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from asn1crypto import algos, core, crl as asn1_crl, keys as asn1_keys, ocsp as asn1_ocsp, x509 as asn1_x509
+from asn1crypto import algos, core, ocsp as asn1_ocsp, x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -63,6 +70,55 @@ class _AnyPublicKeyInfo(core.Sequence):
     """Any algorithm's SubjectPublicKeyInfo (asn1crypto's own refuses algorithms it does not know)."""
 
     _fields = [("algorithm", core.Any), ("public_key", core.BitString)]
+
+
+def _tlv(der: bytes, start: int) -> int:
+    """The end of the DER element (tag, length, value) starting at `start`."""
+    if der[start] & 0x1F == 0x1F:
+        raise ValueError("high tag numbers do not occur in X.509")
+    first = der[start + 1]
+    if first < 0x80:
+        return start + 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4:
+        raise ValueError("not a DER length")
+    return start + 2 + count + int.from_bytes(der[start + 2 : start + 2 + count], "big")
+
+
+def _elements(der: bytes) -> list[bytes]:
+    """The DER of each element of a SEQUENCE, byte for byte."""
+    if not der or der[0] != 0x30 or _tlv(der, 0) != len(der):
+        raise ValueError("not one DER SEQUENCE")
+    first = der[1]
+    position = 2 + (first & 0x7F if first >= 0x80 else 0)
+    elements = []
+    while position < len(der):
+        end = _tlv(der, position)
+        if end > len(der):
+            raise ValueError("a DER element runs past its SEQUENCE")
+        elements.append(der[position:end])
+        position = end
+    return elements
+
+
+def _sequence(elements: Sequence[bytes], tag: int = 0x30) -> bytes:
+    """A SEQUENCE (or, with tag 0xA0, an EXPLICIT [0]) of DER elements."""
+    content = b"".join(elements)
+    size = len(content)
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + content
+
+
+def _tbs_certificate(der: bytes) -> tuple[list[bytes], int]:
+    """(the TBSCertificate's elements, the index of its signature AlgorithmIdentifier)."""
+    elements = _elements(_elements(der)[0])
+    return elements, 2 if elements[0][0] == 0xA0 else 1  # [0] version, serialNumber, signature, ...
+
+
+def _tbs_cert_list(der: bytes) -> tuple[list[bytes], int]:
+    """(the TBSCertList's elements, the index of its signature AlgorithmIdentifier)."""
+    elements = _elements(_elements(der)[0])
+    return elements, 1 if elements[0][0] == 0x02 else 0  # version INTEGER OPTIONAL, signature, ...
 
 
 def spki(key: GostPublicKey) -> bytes:
@@ -99,8 +155,8 @@ def public_key_from_spki(der: bytes) -> GostPublicKey:
 
 
 def _spki_der(certificate: x509.Certificate) -> bytes:
-    parsed = asn1_x509.Certificate.load(certificate.public_bytes(DER))
-    return parsed["tbs_certificate"]["subject_public_key_info"].dump()
+    elements, signature_index = _tbs_certificate(certificate.public_bytes(DER))
+    return elements[signature_index + 4]  # signature, issuer, validity, subject, subjectPublicKeyInfo
 
 
 def key_algorithm(certificate: x509.Certificate) -> str:
@@ -169,8 +225,9 @@ def _certificate_signed_by(certificate: x509.Certificate, issuer: x509.Certifica
     # Cached by both certificates' DER: a signature over fixed bytes is a fixed fact,
     # and the same citizens' certificates are verified again and again.
     outer = certificate.signature_algorithm_oid.dotted_string
-    parsed = asn1_x509.Certificate.load(certificate.public_bytes(DER))
-    if parsed["tbs_certificate"]["signature"]["algorithm"].dotted != outer:
+    der = certificate.public_bytes(DER)
+    elements, signature_index = _tbs_certificate(der)
+    if elements[signature_index] != _elements(der)[1]:
         return False  # RFC 5280 4.1.1.2: the signed and the outer algorithm must be the same
     return verify_signed(outer, certificate.tbs_certificate_bytes, certificate.signature, public_key_of(issuer))
 
@@ -198,10 +255,11 @@ def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate)
     """Is the GOST-signed CRL the issuer's, by name and by signature?"""
     if crl.issuer.public_bytes() != issuer.subject.public_bytes():
         return False
-    parsed = asn1_crl.CertificateList.load(crl.public_bytes(DER))
-    outer = crl.signature_algorithm_oid.dotted_string
-    if parsed["tbs_cert_list"]["signature"]["algorithm"].dotted != outer:
+    der = crl.public_bytes(DER)
+    elements, signature_index = _tbs_cert_list(der)
+    if elements[signature_index] != _elements(der)[1]:
         return False
+    outer = crl.signature_algorithm_oid.dotted_string
     try:
         return verify_signed(outer, crl.tbs_certlist_bytes, crl.signature, public_key_of(issuer))
     except GostError:
@@ -291,13 +349,18 @@ def chain(
 # --- issuing (the sandbox CA) ---------------------------------------------------
 
 
-def _gost_algorithm(curve: Curve) -> algos.SignedDigestAlgorithm:
-    return algos.SignedDigestAlgorithm({"algorithm": curve.signature_oid, "parameters": core.Null()})
+def _gost_algorithm(curve: Curve) -> bytes:
+    return algos.SignedDigestAlgorithm({"algorithm": curve.signature_oid, "parameters": core.Null()}).dump()
 
 
 def _placeholder() -> ed25519.Ed25519PrivateKey:
     """A throwaway key that lets cryptography's builders produce the DER we then re-sign."""
     return ed25519.Ed25519PrivateKey.generate()
+
+
+def _signed(tbs: bytes, issuer_key: GostPrivateKey) -> bytes:
+    """Certificate and CertificateList alike: SEQUENCE {tbs, signatureAlgorithm, signature BIT STRING}."""
+    return _sequence([tbs, _gost_algorithm(issuer_key.curve), core.OctetBitString(issuer_key.sign(tbs)).dump()])
 
 
 def sign_certificate(
@@ -311,26 +374,20 @@ def sign_certificate(
     """
     placeholder = _placeholder()
     draft = builder.public_key(placeholder.public_key()).sign(placeholder, None)
-    parsed = asn1_x509.Certificate.load(draft.public_bytes(DER))
-    tbs = parsed["tbs_certificate"]
-    tbs["signature"] = _gost_algorithm(issuer_key.curve)
-    tbs["subject_public_key_info"] = asn1_keys.PublicKeyInfo.load(spki(subject_key))
-    parsed["signature_algorithm"] = _gost_algorithm(issuer_key.curve)
-    parsed["signature_value"] = issuer_key.sign(tbs.dump())
-    return x509.load_der_x509_certificate(parsed.dump())
+    elements, signature_index = _tbs_certificate(draft.public_bytes(DER))
+    elements[signature_index] = _gost_algorithm(issuer_key.curve)
+    elements[signature_index + 4] = spki(subject_key)
+    return x509.load_der_x509_certificate(_signed(_sequence(elements), issuer_key))
 
 
 def sign_crl(builder: x509.CertificateRevocationListBuilder, *, issuer_key: GostPrivateKey) -> x509.CertificateRevocationList:
     """The builder's CRL, signed by `issuer_key` (the AuthorityKeyIdentifier, if wanted, from key_identifier)."""
-    placeholder = _placeholder()
-    parsed = asn1_crl.CertificateList.load(builder.sign(placeholder, None).public_bytes(DER))
-    tbs = parsed["tbs_cert_list"]
-    tbs["signature"] = _gost_algorithm(issuer_key.curve)
-    parsed["signature_algorithm"] = _gost_algorithm(issuer_key.curve)
-    parsed["signature"] = issuer_key.sign(tbs.dump())
-    return x509.load_der_x509_crl(parsed.dump())
+    elements, signature_index = _tbs_cert_list(builder.sign(_placeholder(), None).public_bytes(DER))
+    elements[signature_index] = _gost_algorithm(issuer_key.curve)
+    return x509.load_der_x509_crl(_signed(_sequence(elements), issuer_key))
 
 
+OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"  # id-pkix-ocsp-basic
 _HASHES = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
@@ -418,15 +475,14 @@ def build_ocsp_response(
     data = {"responder_id": responder_id, "produced_at": _generalized(produced_at), "responses": responses}
     if nonce is not None:
         data["response_extensions"] = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
-    tbs = asn1_ocsp.ResponseData(data)
-    basic = asn1_ocsp.BasicOCSPResponse(
-        {
-            "tbs_response_data": tbs,
-            "signature_algorithm": _gost_algorithm(responder_key.curve),
-            "signature": responder_key.sign(tbs.dump()),
-            "certs": [asn1_x509.Certificate.load(responder.public_bytes(DER))],
-        }
+    tbs = asn1_ocsp.ResponseData(data).dump()  # no key inside: asn1crypto's class is safe here
+    basic = _sequence(
+        [
+            tbs,
+            _gost_algorithm(responder_key.curve),
+            core.OctetBitString(responder_key.sign(tbs)).dump(),
+            _sequence([_sequence([responder.public_bytes(DER)])], tag=0xA0),  # certs [0] EXPLICIT SEQUENCE OF
+        ]
     )
-    return asn1_ocsp.OCSPResponse(
-        {"response_status": "successful", "response_bytes": {"response_type": "basic_ocsp_response", "response": basic}}
-    ).dump()
+    response_bytes = _sequence([_sequence([core.ObjectIdentifier(OCSP_BASIC).dump(), core.OctetString(basic).dump()])], tag=0xA0)
+    return _sequence([asn1_ocsp.OCSPResponseStatus("successful").dump(), response_bytes])
