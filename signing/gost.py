@@ -417,3 +417,32 @@ class GostPrivateKey:
 
     def sign(self, data: bytes) -> bytes:
         return self.sign_digest(streebog(data, self.curve.size))
+
+
+# GOST R 34.11-2012's own example M1 and its Streebog-512 digest.
+_M1 = b"012345678901234567890123456789012345678901234567890123456789012"
+_M1_DIGEST = bytes.fromhex(
+    "1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa"
+    "00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48"
+)
+_self_tested = False
+
+
+def self_test() -> None:
+    """RuntimeError unless Streebog and the curve arithmetic work on this machine (run once at start).
+
+    Without OpenSSL's GOST provider every GOST signature would fail when it
+    is checked; the portal refuses to start instead.
+    """
+    global _self_tested
+    if _self_tested:
+        return
+    try:
+        if streebog(_M1) != _M1_DIGEST:
+            raise RuntimeError("Streebog-512 gives a wrong digest")
+        key = GostPrivateKey.generate(CURVE_512)
+        if not key.public_key.verify(key.sign(_M1), _M1) or key.public_key.verify(key.sign(_M1), _M1 + b"."):
+            raise RuntimeError("GOST 34.10-2015 signatures do not verify")
+    except (OSError, RuntimeError, GostError) as error:
+        raise RuntimeError(f"GOST signatures cannot be checked here: {error}") from None
+    _self_tested = True

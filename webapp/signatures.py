@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from signing import gost
 from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
 from signing.xmldsig import SigningKey
@@ -120,8 +121,11 @@ def init_app(app: Flask) -> None:
     """Set up the revocation checker; the trust anchors are read on first use.
 
     In the sandbox the CA files may not exist yet (`flask sandbox pki`
-    makes them); signatures are refused as untrusted until they do.
+    makes them); signatures are refused as untrusted until they do. A
+    machine that cannot check GOST signatures (OpenSSL's GOST provider
+    missing) stops the start.
     """
+    gost.self_test()  # no GOST provider: stop here rather than fail every GOST signature
     fetch = http_fetch
     if app.config["SANDBOX"]:
         from webapp.sandbox.pki import sandbox_fetch

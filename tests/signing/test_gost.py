@@ -534,3 +534,24 @@ def test_a_256_bit_chain(pki256):
     assert re.fullmatch(r"1\.2\.398\.3\.10\.1\.1\.2\.1", gost_x509.key_algorithm(certificate))
     assert gost_x509.public_key_of(certificate).curve is gost.CURVE_256
     assert gost_x509.issued_by(certificate, pki256.ca.certificate)
+
+
+def test_the_self_test_stops_a_machine_without_the_gost_provider(monkeypatch):
+    monkeypatch.setattr(gost, "_self_tested", False)
+    gost.self_test()
+
+    real = gost._lib()
+
+    class WithoutProvider:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        @staticmethod
+        def OSSL_PROVIDER_load(context, name):  # noqa: N802 (libcrypto's name)
+            return None  # what libcrypto answers when gostprov.so is not installed
+
+    monkeypatch.setattr(gost, "_self_tested", False)
+    monkeypatch.setattr(gost, "_streebog", None)
+    monkeypatch.setattr(gost, "_lib", lambda: WithoutProvider())
+    with pytest.raises(RuntimeError, match="cannot be checked here: .*libengine-gost-openssl"):
+        gost.self_test()
