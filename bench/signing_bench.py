@@ -335,16 +335,19 @@ def prepare(directory: Path) -> Setting:
     def bare_signxml_verify():
         return XMLVerifier().verify(signed, ca_pem_file=ca_pem_file, expect_config=bare_config)
 
-    def portal_verify():
-        return verify(
-            signed,
-            trust=trust,
+    def portal(document: bytes, anchors: TrustStore) -> Callable[[], object]:
+        """verify() with every check the portal makes on a citizen's signature."""
+        return lambda: verify(
+            document,
+            trust=anchors,
             purpose=Purpose.SIGN,
             holder=HolderType.INDIVIDUAL,
             issued=issued,
             expected_iin=CITIZEN,
             revocation=checker,
         )
+
+    portal_verify = portal(signed, trust)
 
     def raw_rsa_sign():
         return private_key.sign(raw_input, padding.PKCS1v15(), hashes.SHA256())
@@ -362,16 +365,7 @@ def prepare(directory: Path) -> Setting:
         key = gost_x509.public_key_from_spki(gost_x509._spki_der(certificate))  # not the cached public_key_of
         return verify_gost(root, key)
 
-    def portal_gost_verify():
-        return verify(
-            gost_signed,
-            trust=gost_trust,
-            purpose=Purpose.SIGN,
-            holder=HolderType.INDIVIDUAL,
-            issued=issued,
-            expected_iin=CITIZEN,
-            revocation=checker,
-        )
+    portal_gost_verify = portal(gost_signed, gost_trust)
 
     def portal_gost_verify_cold():
         clear_gost_caches()

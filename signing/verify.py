@@ -230,9 +230,9 @@ def _load_certificates(data: bytes) -> list[x509.Certificate]:
 class TrustStore:
     """Trust anchors: CA certificates (a root and/or an intermediate).
 
-    Every certificate given is an anchor: an intermediate alone is enough (the
-    national TEST CA file is an intermediate), and NCALayer sends no chain, so
-    the signer's issuing CA must be here. A signer's own certificate given
+    Every certificate given is an anchor, RSA or GOST: an intermediate alone
+    is enough (the national TEST CA files are intermediates), and NCALayer
+    sends no chain, so the signer's issuing CA must be here. A signer's own certificate given
     here is trusted as itself (pinned): useful only for interop checks.
     Build one per configuration and keep it: the verification store is built
     once. An empty store is allowed and trusts nobody.
@@ -608,9 +608,11 @@ def verify(
       be canonically identical (``document_mismatch`` otherwise).
     - ``expected_iin`` / ``expected_bin``: whose key it must be.
     - ``as_of``: verify as of that moment (archived documents): certificate
-      validity, signxml's verification time and the revocation check's ``at``;
-      a certificate revoked after ``as_of`` passes. ``now`` is the current
-      time (defaults to the clock), used when ``as_of`` is not given.
+      validity (the whole chain), signxml's verification time and the
+      revocation check's ``at``, whose CRL and OCSP answers must be fresh as
+      of that moment, not today; a certificate revoked after ``as_of``
+      passes. ``now`` is the current time (defaults to the clock), used when
+      ``as_of`` is not given.
     - ``revocation``: the OCSP/CRL checker. With ``None`` revocation is NOT
       checked: callers opt out only for archived or interoperability checks,
       never for a live login or submission.
