@@ -171,7 +171,10 @@ class _OpenSSLStreebog:
             raise RuntimeError("OpenSSL's GOST provider (gostprov, Debian: libengine-gost-openssl) is not installed")
         self._lib = lib
         self._context = context  # kept for the process's life, like the digests fetched from it
-        self._digests = {64: lib.EVP_MD_fetch(context, b"md_gost12_512", None), 32: lib.EVP_MD_fetch(context, b"md_gost12_256", None)}
+        self._digests = {
+            64: lib.EVP_MD_fetch(context, b"md_gost12_512", None),
+            32: lib.EVP_MD_fetch(context, b"md_gost12_256", None),
+        }
         if not all(self._digests.values()):
             lib.ERR_clear_error()
             raise RuntimeError("OpenSSL's GOST provider has no Streebog")
@@ -236,9 +239,8 @@ class Curve:
     def _make_group(self) -> int:
         lib = _lib()
         with _BigNumbers(lib) as numbers:
-            group = lib.EC_GROUP_new_curve_GFp(
-                numbers.number(self.p, self.size), numbers.number(self.a, self.size), numbers.number(self.b, self.size), numbers.ctx
-            )
+            p, a, b = (numbers.number(value, self.size) for value in (self.p, self.a, self.b))
+            group = lib.EC_GROUP_new_curve_GFp(p, a, b, numbers.ctx)
             if not group:
                 lib.ERR_clear_error()
                 raise RuntimeError(f"OpenSSL refused the curve {self.name}")
@@ -280,7 +282,8 @@ class Curve:
                     scalar2 = numbers.number(k2 % self.q, self.size)
                 else:
                     scalar2 = None
-                if not lib.EC_POINT_mul(group, result, numbers.number(k1 % self.q, self.size), other, scalar2, numbers.ctx):
+                scalar1 = numbers.number(k1 % self.q, self.size)
+                if not lib.EC_POINT_mul(group, result, scalar1, other, scalar2, numbers.ctx):
                     lib.ERR_clear_error()
                     raise RuntimeError("EC_POINT_mul failed")
                 if lib.EC_POINT_is_at_infinity(group, result):

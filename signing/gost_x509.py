@@ -105,7 +105,11 @@ def _sequence(elements: Sequence[bytes], tag: int = 0x30) -> bytes:
     """A SEQUENCE (or, with tag 0xA0, an EXPLICIT [0]) of DER elements."""
     content = b"".join(elements)
     size = len(content)
-    length = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes((size.bit_length() + 7) // 8, "big")
+    if size < 0x80:
+        length = bytes([size])
+    else:
+        count = (size.bit_length() + 7) // 8
+        length = bytes([0x80 | count]) + size.to_bytes(count, "big")
     return bytes([tag]) + length + content
 
 
@@ -269,9 +273,8 @@ def crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate)
 def ocsp_signed_by(response: ocsp.OCSPResponse, signer: x509.Certificate) -> bool:
     """Is the GOST-signed BasicOCSPResponse signed by this certificate's key?"""
     try:
-        return verify_signed(
-            response.signature_algorithm_oid.dotted_string, response.tbs_response_bytes, response.signature, public_key_of(signer)
-        )
+        algorithm = response.signature_algorithm_oid.dotted_string
+        return verify_signed(algorithm, response.tbs_response_bytes, response.signature, public_key_of(signer))
     except GostError:
         return False
 
@@ -380,7 +383,9 @@ def sign_certificate(
     return x509.load_der_x509_certificate(_signed(_sequence(elements), issuer_key))
 
 
-def sign_crl(builder: x509.CertificateRevocationListBuilder, *, issuer_key: GostPrivateKey) -> x509.CertificateRevocationList:
+def sign_crl(
+    builder: x509.CertificateRevocationListBuilder, *, issuer_key: GostPrivateKey
+) -> x509.CertificateRevocationList:
     """The builder's CRL, signed by `issuer_key` (the AuthorityKeyIdentifier, if wanted, from key_identifier)."""
     elements, signature_index = _tbs_cert_list(builder.sign(_placeholder(), None).public_bytes(DER))
     elements[signature_index] = _gost_algorithm(issuer_key.curve)
@@ -388,7 +393,7 @@ def sign_crl(builder: x509.CertificateRevocationListBuilder, *, issuer_key: Gost
 
 
 OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1"  # id-pkix-ocsp-basic
-_HASHES = {"sha1": hashlib.sha1, "sha224": hashlib.sha224, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+_HASHES = {name: getattr(hashlib, name) for name in ("sha1", "sha224", "sha256", "sha384", "sha512")}
 
 
 @dataclass(frozen=True)
@@ -409,7 +414,8 @@ class CertId:
     @classmethod
     def from_request(cls, request: ocsp.OCSPRequest) -> "CertId":
         """The CertID an OCSP request asks about (cryptography parses requests of any issuer)."""
-        return cls(request.hash_algorithm.name, request.issuer_name_hash, request.issuer_key_hash, request.serial_number)
+        name_hash, key_hash_ = request.issuer_name_hash, request.issuer_key_hash
+        return cls(request.hash_algorithm.name, name_hash, key_hash_, request.serial_number)
 
 
 @dataclass(frozen=True)
@@ -471,7 +477,8 @@ def build_ocsp_response(
     if by_key:
         responder_id = asn1_ocsp.ResponderId(name="by_key", value=key_hash(responder))
     else:
-        responder_id = asn1_ocsp.ResponderId(name="by_name", value=asn1_x509.Name.load(responder.subject.public_bytes()))
+        name = asn1_x509.Name.load(responder.subject.public_bytes())
+        responder_id = asn1_ocsp.ResponderId(name="by_name", value=name)
     data = {"responder_id": responder_id, "produced_at": _generalized(produced_at), "responses": responses}
     if nonce is not None:
         data["response_extensions"] = [{"extn_id": "nonce", "critical": False, "extn_value": nonce}]
@@ -484,5 +491,6 @@ def build_ocsp_response(
             _sequence([_sequence([responder.public_bytes(DER)])], tag=0xA0),  # certs [0] EXPLICIT SEQUENCE OF
         ]
     )
-    response_bytes = _sequence([_sequence([core.ObjectIdentifier(OCSP_BASIC).dump(), core.OctetString(basic).dump()])], tag=0xA0)
+    basic_response = _sequence([core.ObjectIdentifier(OCSP_BASIC).dump(), core.OctetString(basic).dump()])
+    response_bytes = _sequence([basic_response], tag=0xA0)  # [0] EXPLICIT ResponseBytes
     return _sequence([asn1_ocsp.OCSPResponseStatus("successful").dump(), response_bytes])

@@ -232,8 +232,9 @@ class TrustStore:
 
     Every certificate given is an anchor, RSA or GOST: an intermediate alone
     is enough (the national TEST CA files are intermediates), and NCALayer
-    sends no chain, so the signer's issuing CA must be here. A signer's own certificate given
-    here is trusted as itself (pinned): useful only for interop checks.
+    sends no chain, so the signer's issuing CA must be here. A signer's own
+    certificate given here is trusted as itself (pinned): useful only for
+    interop checks.
     Build one per configuration and keep it: the verification store is built
     once. An empty store is allowed and trusts nobody.
     """
@@ -459,7 +460,8 @@ def _certificate(key_info: etree._Element, curve: Curve | None) -> x509.Certific
         raise Refused("key_info", f"X509Certificate is not a certificate: {error}") from None
 
     if gost_x509.has_legacy_gost_key(certificate):
-        raise Refused("legacy_gost", f"the certificate holds a GOST 34.310-2004 key ({gost_x509.key_algorithm(certificate)})")
+        algorithm = gost_x509.key_algorithm(certificate)
+        raise Refused("legacy_gost", f"the certificate holds a GOST 34.310-2004 key ({algorithm})")
     if curve is not None:
         _gost_key(certificate, curve, bool(key_values))
         return certificate

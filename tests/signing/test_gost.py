@@ -19,7 +19,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from lxml import etree
 
-from signing import gost, gost_x509
+from signing import gost, gost_ca, gost_x509
 from signing.certificates import ROLE_HEAD, ROLE_INDIVIDUAL, ROLE_ORGANISATION
 from signing.gost_ca import GostAuthority
 from signing.revocation import CRL, OCSP, RevocationChecker, RevocationUnavailable, read_crl, read_ocsp_response
@@ -32,7 +32,9 @@ SIGN_USAGE = x509.KeyUsage(True, True, False, False, True, False, False, False, 
 AUTH_USAGE = x509.KeyUsage(True, False, True, False, True, False, False, False, False)
 EMAIL = ExtendedKeyUsageOID.EMAIL_PROTECTION.dotted_string
 CLIENT = ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string
-CA_NAME = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"), x509.NameAttribute(NameOID.COMMON_NAME, "QYZMET TEST CA (GOST)")])
+CA_NAME = x509.Name(
+    [x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"), x509.NameAttribute(NameOID.COMMON_NAME, "QYZMET TEST CA (GOST)")]
+)
 
 
 def now() -> datetime:
@@ -364,7 +366,7 @@ def _issuer(authority_key: SigningKey, name: x509.Name, *, ca: bool, usage: x509
         (lambda p: _issuer(p.ca.key, CA_NAME, ca=False, usage=SIGN_USAGE), "untrusted"),  # same key, not a CA
         (lambda p: _issuer(p.ca.key, CA_NAME, ca=True, usage=SIGN_USAGE), "untrusted"),  # no keyCertSign
         (
-            lambda p: _issuer(p.ca.key, CA_NAME, ca=True, usage=p.ca.certificate.extensions.get_extension_for_class(x509.KeyUsage).value, critical_extra=True),
+            lambda p: _issuer(p.ca.key, CA_NAME, ca=True, usage=gost_ca.CA_USAGE, critical_extra=True),
             "untrusted",
         ),  # an unknown critical extension
         (lambda p: p.ca.certificate, None),  # the control
@@ -415,7 +417,7 @@ def test_a_gost_certificate_under_an_rsa_ca_name_is_untrusted(pki, sandbox, trus
         .not_valid_before(moment - timedelta(days=1))
         .not_valid_after(moment + timedelta(days=1))
         .add_extension(SIGN_USAGE, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, x509.ObjectIdentifier(ROLE_INDIVIDUAL)]), critical=False),
+        .add_extension(x509.ExtendedKeyUsage([x509.ObjectIdentifier(EMAIL), x509.ObjectIdentifier(ROLE_INDIVIDUAL)]), False),
         subject_key=pki.sign.private_key.public_key,
         issuer_key=pki.sign.private_key,
     )
