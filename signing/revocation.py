@@ -356,7 +356,7 @@ def _read_ocsp(
         raise _Untrustworthy("the answer is not an OCSP response") from None
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
         raise _Untrustworthy(f"the responder answered {response.response_status.name}")
-    signer = _ocsp_signer(response, issuer, now)
+    signer = _ocsp_signer(response, issuer, moment)
     _verify(signer, response.signature, response.tbs_response_bytes, response)
     echoed = _extension(response.extensions, x509.OCSPNonce)
     if nonce is not None and echoed is not None and echoed.nonce != nonce:
@@ -377,11 +377,12 @@ def _read_ocsp(
     return RevocationEvidence(verdict, OCSP, now, revoked_at, body), next_update
 
 
-def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate, now: datetime) -> x509.Certificate:
+def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate, moment: datetime) -> x509.Certificate:
     """The issuer itself, or a responder it delegated (its certificate inside the response).
 
-    A delegated responder's certificate must have been valid when it signed
-    (producedAt), and producedAt must not be after `now`.
+    A delegated responder's certificate must be valid at the moment judged
+    (now, or the archived moment): a responder key that has expired since
+    could otherwise date a forged answer back into its validity.
     """
     key_hash, name = response.responder_key_hash, response.responder_name
 
@@ -395,17 +396,14 @@ def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate, now: dat
         raise _Untrustworthy("the response is signed by a responder we do not know")
     if gost_x509.same_key(signer, issuer):
         return issuer
-    # A delegated responder: issued by the issuer for OCSP signing, valid when it signed.
+    # A delegated responder: issued by the issuer for OCSP signing, valid at the moment judged.
     if not gost_x509.issued_by(signer, issuer):
         raise _Untrustworthy("the responder's certificate is not issued by the certificate's issuer")
     eku = _extension(signer.extensions, x509.ExtendedKeyUsage)
     if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
         raise _Untrustworthy("the responder's certificate is not for OCSP signing")
-    produced = response.produced_at_utc
-    if produced > now + CLOCK_SKEW:
-        raise _Untrustworthy(f"the response was produced in the future ({produced.isoformat()})")
-    if not signer.not_valid_before_utc <= produced <= signer.not_valid_after_utc:
-        raise _Untrustworthy("the responder's certificate was not valid when it signed the response")
+    if not signer.not_valid_before_utc <= moment <= signer.not_valid_after_utc:
+        raise _Untrustworthy(f"the responder's certificate is not valid at {moment.isoformat()}")
     return signer
 
 

@@ -480,6 +480,31 @@ def test_untrustworthy_gost_answers(pki):
         read_crl(pki.ca.crl(moment + timedelta(hours=1)), serial, pki.ca.certificate, at=moment - timedelta(days=1))
 
 
+def test_an_expired_responder_cannot_date_an_answer_back(pki):
+    """A delegated responder's key, expired since, signs a current "good" dated inside its validity: refused."""
+    moment = now()
+    responder_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "OCSP RESPONDER 2025")])
+    expired = pki.ca.issue(
+        responder_name, now=moment, key_usage=gost_ca.OCSP_USAGE,
+        extended_key_usage=[ExtendedKeyUsageOID.OCSP_SIGNING.dotted_string],
+        not_before=moment - timedelta(days=400), not_after=moment - timedelta(days=30), revocation_urls=False,
+    )  # fmt: skip
+    serial = pki.sign.certificate.serial_number
+    answer = gost_x509.OcspAnswer(gost_x509.CertId.of(serial, pki.ca.certificate), "good", moment, moment + timedelta(days=365))
+    forged = gost_x509.build_ocsp_response(
+        [answer], responder=expired.certificate, responder_key=expired.private_key, produced_at=moment - timedelta(days=31)
+    )
+    with pytest.raises(RevocationUnavailable, match="responder's certificate is not valid at"):
+        read_ocsp_response(forged, serial, pki.ca.certificate)
+    # As of a moment inside its validity, an answer of that time counts.
+    then = moment - timedelta(days=60)
+    period = gost_x509.OcspAnswer(answer.cert_id, "good", then, then + timedelta(hours=1))
+    stored = gost_x509.build_ocsp_response(
+        [period], responder=expired.certificate, responder_key=expired.private_key, produced_at=then
+    )
+    assert read_ocsp_response(stored, serial, pki.ca.certificate, at=then).status == "good"
+
+
 def test_an_unknown_serial_is_not_good(pki):
     moment = now()
     outsider = GostAuthority.create(CA_NAME, now=moment).issue(

@@ -303,8 +303,10 @@ def test_a_flipped_byte_in_an_ocsp_answer_is_refused(name, serial, revoked_at, g
 
 def test_the_ocsp_answers_are_judged_as_of_the_moment_given(gost_ca, national_trust):
     der = (GOST / "ocsp_response_ceo_gost2015_revoked.bin").read_bytes()
+    with pytest.raises(RevocationUnavailable, match="responder's certificate is not valid at"):
+        read_ocsp_response(der, CEO_SERIAL, gost_ca)  # today: the responder's certificate expired in 2023
     with pytest.raises(RevocationUnavailable, match="names no next update"):
-        read_ocsp_response(der, CEO_SERIAL, gost_ca)  # today
+        read_ocsp_response(der, CEO_SERIAL, gost_ca, at=datetime(2022, 10, 1, tzinfo=UTC))  # a month later
     with pytest.raises(RevocationUnavailable, match="not about this certificate"):
         read_ocsp_response(der, CEO_SERIAL + 1, gost_ca, at=OCSP_MOMENT)
     with pytest.raises(RevocationUnavailable, match="another request's nonce"):
@@ -312,8 +314,11 @@ def test_the_ocsp_answers_are_judged_as_of_the_moment_given(gost_ca, national_tr
     rsa_ca = national_trust.certificates[0]  # the RSA TEST CA did not delegate this responder
     with pytest.raises(RevocationUnavailable, match="responder we do not know|not issued by"):
         read_ocsp_response(der, CEO_SERIAL, rsa_ca, at=OCSP_MOMENT)
-    # As of a moment before the revocation the certificate was good (the answer says when it was revoked).
-    assert read_ocsp_response(der, CEO_SERIAL, gost_ca, at=datetime(2022, 7, 1, tzinfo=UTC)).status == "good"
+    # As of a moment before the revocation the certificate was good (the answer says when it was revoked),
+    # but the responder's certificate was not valid yet then: its answer does not count for that moment.
+    with pytest.raises(RevocationUnavailable, match="responder's certificate is not valid at"):
+        read_ocsp_response(der, CEO_SERIAL, gost_ca, at=datetime(2022, 7, 1, tzinfo=UTC))
+    assert read_ocsp_response(der, CEO_SERIAL, gost_ca, at=datetime(2022, 9, 2, 16, 59, 28, tzinfo=UTC)).status == "revoked"
 
 
 def test_the_signature_tags_are_the_ones_kalkan_writes(sample):
