@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
 
-.PHONY: run agent test matrix bench load faults load-and-faults scale install install-bench vendor translations db chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
+.PHONY: run agent test matrix bench load faults load-and-faults scale install install-bench vendor translations db gost-provider chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
 
 run: install db
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -44,7 +44,7 @@ load-and-faults: load faults
 scale: install-bench nginx
 	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
-install: $(BIN)/.installed vendor translations
+install: $(BIN)/.installed vendor translations gost-provider
 
 install-bench: install $(BIN)/.bench-installed
 
@@ -83,6 +83,11 @@ db: install
 	$(FLASK) db upgrade
 	$(FLASK) sandbox load
 	$(FLASK) sandbox pki --if-missing
+
+# GOST signatures (signing/gost.py): Streebog comes from OpenSSL's GOST
+# provider (gostprov.so), which Debian ships in libengine-gost-openssl.
+gost-provider:
+	@dpkg -s libengine-gost-openssl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libengine-gost-openssl; }
 
 # Browser tests drive Debian's Chromium; Playwright cannot download its own.
 chromium:

@@ -10,6 +10,15 @@ so the portal can say "try again later" instead of accepting blindly.
 The verdict comes with the DER OCSP response or CRL it rests on, which the
 portal stores next to the signed document as evidence.
 
+Verifying as of a past moment (`at`, an archived document's signing time),
+an answer must be fresh as of that moment, not today: a CRL whose next
+update is before `at` is stale, one that covers `at` (or was issued later)
+is not; an answer dated after the real clock is refused all the same.
+:func:`read_crl` and :func:`read_ocsp_response` judge stored evidence so.
+
+GOST-signed CRLs and OCSP answers (the national CA's since 2024) are checked
+through :mod:`signing.gost_x509`; the rest through cryptography.
+
 No Flask here: the portal passes a `fetch` that answers its own sandbox URLs
 in-process; `http_fetch` is the real network.
 """
@@ -32,6 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+
+from signing import gost_x509
 
 OCSP = "ocsp"
 CRL = "crl"
@@ -163,13 +174,14 @@ class RevocationChecker:
         if certificate.issuer != issuer.subject:
             raise ValueError("`issuer` is not the certificate's issuer")
         now = _utc(self._clock())
+        moment = _utc(at) if at is not None else now  # answers must be fresh as of this moment
         failures = []
         for method in self._methods:
             try:
                 if method == OCSP:
-                    evidence = self._by_ocsp(certificate, issuer, now)
+                    evidence = self._by_ocsp(certificate, issuer, now, moment)
                 else:
-                    evidence = self._by_crl(certificate, issuer, now)
+                    evidence = self._by_crl(certificate, issuer, now, moment)
             except _Untrustworthy as error:
                 failures.append(f"{method}: {error}")
                 continue
@@ -203,7 +215,9 @@ class RevocationChecker:
 
     # -- OCSP --
 
-    def _by_ocsp(self, certificate: x509.Certificate, issuer: x509.Certificate, now: datetime) -> RevocationEvidence:
+    def _by_ocsp(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, now: datetime, moment: datetime
+    ) -> RevocationEvidence:
         key = (OCSP, _issuer_id(issuer), certificate.serial_number)
         cached = self._cached(key, now)
         if isinstance(cached, RevocationEvidence):
@@ -217,13 +231,15 @@ class RevocationChecker:
             .build()
         )
         body = self._get(url, request.public_bytes(serialization.Encoding.DER), "application/ocsp-request")
-        evidence, next_update = _read_ocsp(body, certificate, issuer, nonce, now)
+        evidence, next_update = _read_ocsp(body, certificate.serial_number, issuer, nonce, now, moment)
         self._store(key, evidence, now, next_update)
         return evidence
 
     # -- CRL --
 
-    def _by_crl(self, certificate: x509.Certificate, issuer: x509.Certificate, now: datetime) -> RevocationEvidence:
+    def _by_crl(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, now: datetime, moment: datetime
+    ) -> RevocationEvidence:
         key = (CRL, _issuer_id(issuer), certificate.serial_number)
         cached = self._cached(key, now)
         if isinstance(cached, RevocationEvidence):
@@ -232,7 +248,7 @@ class RevocationChecker:
         failures = []
         for url in urls:
             try:
-                fetched = self._crl_from(url, issuer, now)
+                fetched = self._crl_from(url, issuer, now, moment)
             except _Untrustworthy as error:
                 failures.append(str(error))
                 continue
@@ -241,16 +257,16 @@ class RevocationChecker:
             return evidence
         raise _Untrustworthy("; ".join(failures) or "the certificate names no CRL distribution point")
 
-    def _crl_from(self, url: str, issuer: x509.Certificate, now: datetime) -> _FetchedCrl:
+    def _crl_from(self, url: str, issuer: x509.Certificate, now: datetime, moment: datetime) -> _FetchedCrl:
         """A checked CRL from `url`, fetched or from the cache (checked against this issuer again)."""
         key = ("crl-file", url)
         cached = self._cached(key, now)
         if isinstance(cached, _FetchedCrl):
-            _check_crl(cached.crl, issuer, now)
+            _check_crl(cached.crl, issuer, now, moment)
             return cached
         der = self._get(url)
         fetched = _FetchedCrl(_parse_crl(der), der, now)
-        _check_crl(fetched.crl, issuer, now)  # a refused CRL is not cached
+        _check_crl(fetched.crl, issuer, now, moment)  # a refused CRL is not cached
         self._store(key, fetched, now, fetched.crl.next_update_utc)
         return fetched
 
@@ -300,28 +316,58 @@ def _crl_urls_of(certificate: x509.Certificate) -> list[str]:
     ]
 
 
+def read_ocsp_response(
+    der: bytes,
+    serial_number: int,
+    issuer: x509.Certificate,
+    *,
+    at: datetime | None = None,
+    now: datetime | None = None,
+    nonce: bytes | None = None,
+) -> RevocationEvidence:
+    """The status of `serial_number` (of `issuer`) in a DER OCSP response, as of `at` (default: now).
+
+    For stored evidence: the same checks as a live answer (signature by the
+    issuer or a responder it delegated, the CertID, freshness as of `at`,
+    and the request's `nonce` if given); RevocationUnavailable says why an
+    answer cannot be relied on.
+    """
+    now = _utc(now or _utc_now())
+    try:
+        evidence, _ = _read_ocsp(der, serial_number, issuer, nonce, now, _utc(at) if at is not None else now)
+    except _Untrustworthy as error:
+        raise RevocationUnavailable(f"ocsp: {error}") from None
+    return _as_of(evidence, at)
+
+
 def _read_ocsp(
-    body: bytes, certificate: x509.Certificate, issuer: x509.Certificate, nonce: bytes, now: datetime
+    body: bytes, serial_number: int, issuer: x509.Certificate, nonce: bytes | None, now: datetime, moment: datetime
 ) -> tuple[RevocationEvidence, datetime | None]:
-    """The verdict in an OCSP response, and until when it holds; _Untrustworthy if it cannot be relied on."""
+    """The verdict in an OCSP response, and until when it holds; _Untrustworthy if it cannot be relied on.
+
+    Fresh as of `moment` (the real clock `now` for a live check): a next
+    update before it is stale, and without a next update the answer must be
+    at most MAX_AGE_WITHOUT_NEXT_UPDATE older than it; an answer dated after
+    `now` is refused.
+    """
     try:
         response = ocsp.load_der_ocsp_response(body)
     except ValueError:
         raise _Untrustworthy("the answer is not an OCSP response") from None
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
         raise _Untrustworthy(f"the responder answered {response.response_status.name}")
-    signer = _ocsp_signer(response, issuer, now)
+    signer = _ocsp_signer(response, issuer, moment)
     _verify(signer, response.signature, response.tbs_response_bytes, response)
     echoed = _extension(response.extensions, x509.OCSPNonce)
-    if echoed is not None and echoed.nonce != nonce:
+    if nonce is not None and echoed is not None and echoed.nonce != nonce:
         raise _Untrustworthy("the response carries another request's nonce (a replay?)")
-    single = _single_response_for(response, certificate, issuer)
+    single = _single_response_for(response, serial_number, issuer)
     this_update, next_update = single.this_update_utc, single.next_update_utc
     if this_update > now + CLOCK_SKEW:
         raise _Untrustworthy(f"the response is dated in the future ({this_update.isoformat()})")
-    if next_update is not None and next_update < now:
+    if next_update is not None and next_update < moment:
         raise _Untrustworthy(f"the response is stale (next update was {next_update.isoformat()})")
-    if next_update is None and this_update < now - MAX_AGE_WITHOUT_NEXT_UPDATE:
+    if next_update is None and this_update < moment - MAX_AGE_WITHOUT_NEXT_UPDATE:
         raise _Untrustworthy(f"the response is old ({this_update.isoformat()}) and names no next update")
     status = single.certificate_status
     if status == ocsp.OCSPCertStatus.UNKNOWN:
@@ -331,34 +377,41 @@ def _read_ocsp(
     return RevocationEvidence(verdict, OCSP, now, revoked_at, body), next_update
 
 
-def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate, now: datetime) -> x509.Certificate:
-    """The issuer itself, or a responder it delegated (its certificate inside the response)."""
+def _ocsp_signer(response: ocsp.OCSPResponse, issuer: x509.Certificate, moment: datetime) -> x509.Certificate:
+    """The issuer itself, or a responder it delegated (its certificate inside the response).
+
+    A delegated responder's certificate must be valid at the moment judged
+    (now, or the archived moment): a responder key that has expired since
+    could otherwise date a forged answer back into its validity.
+    """
     key_hash, name = response.responder_key_hash, response.responder_name
 
     def is_responder(candidate: x509.Certificate) -> bool:
         if key_hash is not None:
-            return x509.SubjectKeyIdentifier.from_public_key(candidate.public_key()).digest == key_hash
+            return gost_x509.key_hash(candidate) == key_hash
         return candidate.subject == name
 
     signer = next((c for c in [issuer, *response.certificates] if is_responder(c)), None)
     if signer is None:
         raise _Untrustworthy("the response is signed by a responder we do not know")
-    if signer.public_key() == issuer.public_key():
+    if gost_x509.same_key(signer, issuer):
         return issuer
-    # A delegated responder: issued by the issuer for OCSP signing, valid now.
-    try:
-        signer.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        raise _Untrustworthy("the responder's certificate is not issued by the certificate's issuer") from None
+    # A delegated responder: issued by the issuer for OCSP signing, valid at the moment judged.
+    if not gost_x509.issued_by(signer, issuer):
+        raise _Untrustworthy("the responder's certificate is not issued by the certificate's issuer")
     eku = _extension(signer.extensions, x509.ExtendedKeyUsage)
     if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
         raise _Untrustworthy("the responder's certificate is not for OCSP signing")
-    if not signer.not_valid_before_utc <= now <= signer.not_valid_after_utc:
-        raise _Untrustworthy("the responder's certificate is not valid now")
+    if not signer.not_valid_before_utc <= moment <= signer.not_valid_after_utc:
+        raise _Untrustworthy(f"the responder's certificate is not valid at {moment.isoformat()}")
     return signer
 
 
 def _verify(signer: x509.Certificate, signature: bytes, data: bytes, response: ocsp.OCSPResponse) -> None:
+    if gost_x509.is_gost_signed(response):
+        if not gost_x509.ocsp_signed_by(response, signer):
+            raise _Untrustworthy("the response's signature is not valid")
+        return
     try:
         key = signer.public_key()
         algorithm = response.signature_hash_algorithm
@@ -379,16 +432,15 @@ def _verify(signer: x509.Certificate, signature: bytes, data: bytes, response: o
 
 
 def _single_response_for(
-    response: ocsp.OCSPResponse, certificate: x509.Certificate, issuer: x509.Certificate
+    response: ocsp.OCSPResponse, serial_number: int, issuer: x509.Certificate
 ) -> ocsp.OCSPSingleResponse:
-    """The answer about this serial from this issuer, whatever hash the responder used."""
+    """The answer about this serial from this issuer, whatever hash (SHA-1, SHA-256) the responder used."""
     for single in response.responses:
-        if single.serial_number != certificate.serial_number:
+        if single.serial_number != serial_number:
             continue
         try:
-            algorithm = single.hash_algorithm
-            expected = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, algorithm).build()
-        except (UnsupportedAlgorithm, ValueError):
+            expected = gost_x509.CertId.of(serial_number, issuer, single.hash_algorithm.name)
+        except (UnsupportedAlgorithm, KeyError):
             continue
         if (single.issuer_name_hash, single.issuer_key_hash) == (expected.issuer_name_hash, expected.issuer_key_hash):
             return single
@@ -404,13 +456,34 @@ def _parse_crl(data: bytes) -> x509.CertificateRevocationList:
         raise _Untrustworthy("the answer is not a CRL") from None
 
 
-def _check_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, now: datetime) -> None:
+def read_crl(
+    der: bytes, serial_number: int, issuer: x509.Certificate, *, at: datetime | None = None, now: datetime | None = None
+) -> RevocationEvidence:
+    """The status of `serial_number` in a (DER or PEM) CRL of `issuer`, as of `at` (default: now).
+
+    For stored evidence: the issuer's signature, not a delta CRL, fresh as
+    of `at`; RevocationUnavailable says why a CRL cannot be relied on.
+    """
+    now = _utc(now or _utc_now())
+    try:
+        crl = _parse_crl(der)
+        _check_crl(crl, issuer, now, _utc(at) if at is not None else now)
+    except _Untrustworthy as error:
+        raise RevocationUnavailable(f"crl: {error}") from None
+    return _as_of(_look_up(_FetchedCrl(crl, der, now), serial_number), at)
+
+
+def _check_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, now: datetime, moment: datetime) -> None:
+    """The issuer's, complete, not dated after `now`, and not stale as of `moment`."""
     if crl.issuer != issuer.subject:
         raise _Untrustworthy("the CRL is another issuer's")
-    try:
-        valid = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-    except (UnsupportedAlgorithm, TypeError, ValueError):
-        valid = False
+    if gost_x509.is_gost_signed(crl):
+        valid = gost_x509.crl_signed_by(crl, issuer)
+    else:
+        try:
+            valid = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+        except (UnsupportedAlgorithm, TypeError, ValueError):
+            valid = False
     if not valid:
         raise _Untrustworthy("the CRL's signature is not the issuer's")
     if _extension(crl.extensions, x509.DeltaCRLIndicator) is not None:
@@ -418,7 +491,7 @@ def _check_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, no
     if crl.last_update_utc > now + CLOCK_SKEW:
         raise _Untrustworthy(f"the CRL is dated in the future ({crl.last_update_utc.isoformat()})")
     next_update = crl.next_update_utc
-    if next_update is not None and next_update < now:
+    if next_update is not None and next_update < moment:
         raise _Untrustworthy(f"the CRL is stale (next update was {next_update.isoformat()})")
 
 

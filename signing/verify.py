@@ -14,15 +14,20 @@ What is checked, cheapest first, so hostile input costs little:
    disagree about comments under ``URI=""``: see :mod:`signing.xmldsig`);
 2. the shape NCALayer produces: exactly one ``ds:Signature``, the root's last
    element child, one ``Reference URI=""``; inclusive C14N, transforms
-   [enveloped, C14N (#WithComments)], SHA-256, RSA-SHA256; GOST algorithms
-   are recognised and refused (``gost``) before any cryptography; KeyInfo
-   holds one X509Data with one X509Certificate (NCALayer sends no chain), and
-   an optional KeyValue that must match it;
-3. the certificate: not a CA's, chained to an anchor of the :class:`TrustStore`
-   (``cryptography.x509.verification`` with an extension policy national
-   certificates pass), valid at the moment of verification;
-4. the signature (signxml, pinned to ``location="./"``, one reference,
-   RSA-SHA256/SHA-256, the certificate already verified above);
+   [enveloped, C14N (#WithComments)], and one algorithm pair: GOST 34.10-2015
+   512 (or 256) with Streebog of the same size, or the legacy RSA-SHA256
+   with SHA-256; the old GOST 34.310-2004 is recognised and refused
+   (``legacy_gost``) before any cryptography; KeyInfo holds one X509Data
+   with one X509Certificate (NCALayer sends no chain), and for RSA an
+   optional KeyValue that must match it;
+3. the certificate: its key of the signature's algorithm, not a CA's,
+   chained to an anchor of the :class:`TrustStore` (RSA chains by
+   ``cryptography.x509.verification`` with an extension policy national
+   certificates pass, GOST chains by :func:`signing.gost_x509.chain` with the
+   same policy), valid at the moment of verification;
+4. the signature: RSA by signxml (pinned to ``location="./"``, one reference,
+   RSA-SHA256/SHA-256), GOST by :func:`signing.xmldsig.verify_gost` (signxml
+   has no GOST); the certificate already verified above;
 5. the document: the canonical bytes of what was signed must equal the
    canonical bytes of what the portal issued (when ``issued`` is given);
 6. the key: signing key or authentication key, individual or organisation,
@@ -56,13 +61,28 @@ from signxml import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidDigest, SignXMLException
 
+from signing import gost_x509
 from signing.certificates import (
     EKU_CLIENT_AUTH,
     EKU_EMAIL_PROTECTION,
     CertificateInfo,
     read_certificate,
 )
-from signing.xmldsig import C14N, C14N_WITH_COMMENTS, DS, ENVELOPED, RSA_SHA256, SHA256, safe_parser
+from signing.gost import Curve, GostError
+from signing.xmldsig import (
+    C14N,
+    C14N_WITH_COMMENTS,
+    DS,
+    ENVELOPED,
+    GOST_METHODS,
+    LEGACY_GOST,
+    LEGACY_GOST_DIGEST,
+    RSA_SHA256,
+    SHA256,
+    SignatureMismatch,
+    safe_parser,
+    verify_gost,
+)
 
 if TYPE_CHECKING:
     from signing.revocation import RevocationChecker, RevocationEvidence
@@ -83,10 +103,13 @@ REASONS: dict[str, str] = {
         "(the root's last child, one reference to the whole document)."
     ),
     "signature_structure": "The signature element is not laid out as an XML signature.",
-    "algorithm": "The signature uses an algorithm other than inclusive C14N, SHA-256 and RSA-SHA256.",
-    "gost": (
-        "The document was signed with a GOST key, which the portal cannot verify: "
-        "sign with an RSA key or confirm with a one-time SMS password."
+    "algorithm": (
+        "The signature uses an algorithm other than inclusive C14N with GOST 34.10-2015 and Streebog, "
+        "or RSA-SHA256 and SHA-256, or its key does not match its algorithm."
+    ),
+    "legacy_gost": (
+        "The document was signed with an old GOST 34.310-2004 key, which is no longer accepted: "
+        "get a new key from the National Certification Authority."
     ),
     "key_info": "The signature does not carry exactly one signer certificate.",
     "key_value_mismatch": "The public key in the signature does not match its certificate.",
@@ -212,10 +235,11 @@ def _load_certificates(data: bytes) -> list[x509.Certificate]:
 class TrustStore:
     """Trust anchors: CA certificates (a root and/or an intermediate).
 
-    Every certificate given is an anchor: an intermediate alone is enough (the
-    national TEST CA file is an intermediate), and NCALayer sends no chain, so
-    the signer's issuing CA must be here. A signer's own certificate given
-    here is trusted as itself (pinned): useful only for interop checks.
+    Every certificate given is an anchor, RSA or GOST: an intermediate alone
+    is enough (the national TEST CA files are intermediates), and NCALayer
+    sends no chain, so the signer's issuing CA must be here. A signer's own
+    certificate given here is trusted as itself (pinned): useful only for
+    interop checks.
     Build one per configuration and keep it: the verification store is built
     once. An empty store is allowed and trusts nobody.
     """
@@ -250,17 +274,20 @@ class TrustStore:
     def issuer_of(self, certificate: x509.Certificate) -> x509.Certificate | None:
         """The anchor whose key signed this certificate, or None."""
         for candidate in self._by_subject.get(certificate.issuer.public_bytes(), ()):
-            try:
-                certificate.verify_directly_issued_by(candidate)
-            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-                continue
-            return candidate
+            if gost_x509.issued_by(certificate, candidate):
+                return candidate
         return None
 
     def chain(self, certificate: x509.Certificate, at: datetime) -> list[x509.Certificate]:
         """The verified chain [signer, ..., anchor] at the given moment; Refused otherwise."""
         if self._store is None:
             raise Refused("untrusted", "the trust store is empty")
+        if gost_x509.is_gost_signed(certificate):
+            # cryptography's verifier has no GOST: the same policy, by hand.
+            try:
+                return gost_x509.chain(certificate, self._by_subject, self.certificates, at, _KNOWN_CRITICAL)
+            except gost_x509.ChainError as error:
+                raise Refused(error.reason, error.detail) from None
         verifier = (
             x509v.PolicyBuilder()
             .store(self._store)
@@ -307,12 +334,9 @@ _KEY_VALUE = _ds("KeyValue")
 _DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
-_GOST_KEY_OIDS = ("1.2.398.3.10.", "1.2.643.")
-
-
-def _is_gost(algorithm: str) -> bool:
-    lowered = algorithm.lower()
-    return "gost" in lowered or lowered.startswith("urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:")
+_LEGACY_GOST_URIS = frozenset({LEGACY_GOST, LEGACY_GOST_DIGEST})
+# SignatureMethod -> (DigestMethod, GOST curve, or None for RSA).
+_SUITES: dict[str, tuple[str, Curve | None]] = {RSA_SHA256: (SHA256, None), **GOST_METHODS}
 
 
 def _parse(data: bytes) -> etree._Element:
@@ -388,11 +412,11 @@ def _signature(root: etree._Element) -> etree._Element:
         raise Refused("signature_location", "an enveloping signature (ds:Signature is the root)")
     if signature.getparent() is not root or root[-1] is not signature:
         raise Refused("signature_location", "ds:Signature is not the last child of the root element")
-    # GOST is recognised before anything else is asked of the signature.
+    # The old GOST is recognised before anything else is asked of the signature.
     for element in signature.iter():
         algorithm = element.get("Algorithm")
-        if algorithm and _is_gost(algorithm):
-            raise Refused("gost", f"GOST algorithm {algorithm}")
+        if algorithm in _LEGACY_GOST_URIS:
+            raise Refused("legacy_gost", f"GOST 34.310-2004 algorithm {algorithm}")
     return signature
 
 
@@ -404,8 +428,8 @@ def _algorithm(element: etree._Element, allowed: tuple[str, ...], what: str) -> 
         raise Refused("algorithm", f"{what} has parameters")
 
 
-def _check_shape(signature: etree._Element) -> etree._Element:
-    """The signature's layout and algorithms; returns ds:KeyInfo."""
+def _check_shape(signature: etree._Element) -> tuple[etree._Element, Curve | None]:
+    """The signature's layout and algorithms; returns ds:KeyInfo and the GOST curve (None for RSA)."""
     tags = [child.tag for child in signature]
     if tags[:2] != [_SIGNED_INFO, _SIGNATURE_VALUE]:
         raise Refused("signature_structure", "ds:Signature does not start with SignedInfo, SignatureValue")
@@ -426,7 +450,8 @@ def _check_shape(signature: etree._Element) -> etree._Element:
     if reference.get("URI") != "":
         raise Refused("signature_location", f"Reference URI={reference.get('URI')!r}, not the whole document")
     _algorithm(parts[0], (C14N,), "CanonicalizationMethod")
-    _algorithm(parts[1], (RSA_SHA256,), "SignatureMethod")
+    _algorithm(parts[1], tuple(_SUITES), "SignatureMethod")
+    digest_method, curve = _SUITES[parts[1].get("Algorithm")]
     reference_tags = [child.tag for child in reference]
     if reference_tags != [_TRANSFORMS, _DIGEST_METHOD, _DIGEST_VALUE]:
         if reference_tags == [_DIGEST_METHOD, _DIGEST_VALUE]:
@@ -437,12 +462,12 @@ def _check_shape(signature: etree._Element) -> etree._Element:
         raise Refused("algorithm", "Transforms are not [enveloped-signature, C14N]")
     _algorithm(transforms[0], (ENVELOPED,), "the first Transform")
     _algorithm(transforms[1], (C14N, C14N_WITH_COMMENTS), "the second Transform")
-    _algorithm(reference[1], (SHA256,), "DigestMethod")
-    return signature[2]
+    _algorithm(reference[1], (digest_method,), "DigestMethod")
+    return signature[2], curve
 
 
-def _certificate(key_info: etree._Element) -> x509.Certificate:
-    """The one signer certificate in KeyInfo (and a KeyValue, if any, must match it)."""
+def _certificate(key_info: etree._Element, curve: Curve | None) -> x509.Certificate:
+    """The one signer certificate in KeyInfo, its key of the signature's algorithm (an RSA KeyValue must match)."""
     x509_data = [child for child in key_info if child.tag == _X509_DATA]
     key_values = [child for child in key_info if child.tag == _KEY_VALUE]
     if len(x509_data) != 1 or len(key_values) > 1 or len(key_info) != len(x509_data) + len(key_values):
@@ -456,9 +481,12 @@ def _certificate(key_info: etree._Element) -> x509.Certificate:
     except (binascii.Error, ValueError) as error:
         raise Refused("key_info", f"X509Certificate is not a certificate: {error}") from None
 
-    algorithm = certificate.public_key_algorithm_oid.dotted_string
-    if algorithm.startswith(_GOST_KEY_OIDS):
-        raise Refused("gost", f"the certificate holds a GOST key ({algorithm})")
+    if gost_x509.has_legacy_gost_key(certificate):
+        algorithm = gost_x509.key_algorithm(certificate)
+        raise Refused("legacy_gost", f"the certificate holds a GOST 34.310-2004 key ({algorithm})")
+    if curve is not None:
+        _gost_key(certificate, curve, bool(key_values))
+        return certificate
     try:
         public_key = certificate.public_key()
     except (UnsupportedAlgorithm, ValueError) as error:
@@ -482,6 +510,18 @@ def _certificate(key_info: etree._Element) -> x509.Certificate:
         if (modulus, exponent) != (numbers.n, numbers.e):
             raise Refused("key_value_mismatch", "KeyValue holds another key than the certificate")
     return certificate
+
+
+def _gost_key(certificate: x509.Certificate, curve: Curve, key_value: bool) -> None:
+    """The certificate must hold a GOST 34.10-2015 key on the signature's curve."""
+    if key_value:
+        raise Refused("key_info", "a KeyValue next to a GOST certificate (NCALayer sends none)")
+    try:
+        key = gost_x509.public_key_of(certificate)
+    except GostError as error:
+        raise Refused("algorithm", f"the certificate's key does not sign {curve.name}: {error}") from None
+    if key.curve is not curve:
+        raise Refused("algorithm", f"the certificate's key is on {key.curve.name}, the signature on {curve.name}")
 
 
 def canonicalize(xml: bytes | str | etree._Element) -> bytes:
@@ -522,6 +562,15 @@ def _verify_signature(data: bytes, certificate: x509.Certificate, at: datetime):
         raise Refused("signature_structure", f"ds:Signature is not valid against the schema: {error}") from None
     except (SignXMLException, InvalidSignature, ValueError, TypeError, binascii.Error) as error:
         raise Refused("signature_invalid", f"{type(error).__name__}: {error}") from None
+
+
+def _verify_gost_signature(root: etree._Element, certificate: x509.Certificate) -> tuple[bytes, etree._Element]:
+    """The GOST counterpart of _verify_signature: (canonical signed document, signed root)."""
+    try:
+        document = verify_gost(root, gost_x509.public_key_of(certificate))
+    except SignatureMismatch as error:
+        raise Refused("signature_invalid", str(error)) from None
+    return document, root  # the root now is exactly what was signed: its canonical bytes are `document`
 
 
 def _check_key(info: CertificateInfo, purpose: Purpose) -> None:
@@ -583,9 +632,11 @@ def verify(
       be canonically identical (``document_mismatch`` otherwise).
     - ``expected_iin`` / ``expected_bin``: whose key it must be.
     - ``as_of``: verify as of that moment (archived documents): certificate
-      validity, signxml's verification time and the revocation check's ``at``;
-      a certificate revoked after ``as_of`` passes. ``now`` is the current
-      time (defaults to the clock), used when ``as_of`` is not given.
+      validity (the whole chain), signxml's verification time and the
+      revocation check's ``at``, whose CRL and OCSP answers must be fresh as
+      of that moment, not today; a certificate revoked after ``as_of``
+      passes. ``now`` is the current time (defaults to the clock), used when
+      ``as_of`` is not given.
     - ``revocation``: the OCSP/CRL checker. With ``None`` revocation is NOT
       checked: callers opt out only for archived or interoperability checks,
       never for a live login or submission.
@@ -602,16 +653,19 @@ def verify(
 
     root = _parse(data)
     signature = _signature(root)
-    key_info = _check_shape(signature)
-    certificate = _certificate(key_info)
+    key_info, curve = _check_shape(signature)
+    certificate = _certificate(key_info, curve)
     info = read_certificate(certificate)
     if info.is_ca:
         raise Refused("ca_certificate", f"the signer's certificate is a CA's: {info.subject}")
     _check_critical_extensions(certificate)
     chain = trust.chain(certificate, moment)
 
-    result = _verify_signature(data, certificate, moment)
-    document: bytes = result.signed_data
+    if curve is None:
+        result = _verify_signature(data, certificate, moment)
+        document, signed_root = result.signed_data, result.signed_xml
+    else:
+        document, signed_root = _verify_gost_signature(root, certificate)
     if issued is not None and canonicalize(issued) != document:
         raise Refused("document_mismatch", "the signed document is not the one issued")
 
@@ -623,8 +677,8 @@ def verify(
         evidence = _check_revocation(revocation, certificate, chain, trust, as_of, moment)
 
     nonce = None
-    if result.signed_xml is not None:
-        for child in result.signed_xml:
+    if signed_root is not None:
+        for child in signed_root:
             if isinstance(child.tag, str) and etree.QName(child).localname == "nonce":
                 nonce = "".join(child.itertext()).strip()
                 break

@@ -161,9 +161,20 @@ def test_an_altered_answer_is_refused(app, client):
     _refused(app, client, tamper, "not the application shown on this page")
 
 
-def test_a_gost_signature_names_the_alternatives(app, client):
+def test_a_genuine_gost_signature_is_checked_not_refused_for_its_algorithm(app, client):
+    """GOST is verified now: the national sample is refused for what it is, a key of a CA the sandbox does not trust."""
     gost = (NATIONAL_TEST_PKI / "gost-signed-sample.xml").read_bytes()
-    _refused(app, client, lambda document: gost, "sign with an SMS password")
+    _refused(app, client, lambda document: gost, "not issued by the National Certification Authority")
+
+
+def test_an_old_gost_key_is_told_to_get_a_new_one(app, client):
+    def legacy(document):
+        signed = sign_enveloped(document, key(app))
+        return signed.replace(
+            b"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"
+        )
+
+    _refused(app, client, legacy, "no longer accepted. Get a new key")
 
 
 def test_an_empty_signature_is_refused(app, client):

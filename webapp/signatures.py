@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from signing import gost
 from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, signer_certificate, verify
 from signing.xmldsig import SigningKey
@@ -31,8 +32,8 @@ REFUSAL_MESSAGES = {
     "comments": _l("The signed document contains comments or processing instructions, which are not allowed. Sign the application again."),
     "not_signed": _l("The document is not signed. Sign the application with your EDS."),
     "signature_location": _l("The signature is not where it should be. Sign the application again with NCALayer."),
-    "algorithm": _l("The document is signed with an algorithm the portal does not accept. Sign it with an RSA key."),
-    "gost": _l("Your key uses the GOST algorithm, which the portal cannot check yet. Sign with an RSA key, or sign with an SMS password instead."),
+    "algorithm": _l("The document is signed with an algorithm the portal does not accept. Sign it again with your key from the National Certification Authority."),
+    "legacy_gost": _l("Your key is of an old type (GOST 34.310-2004) that is no longer accepted. Get a new key from the National Certification Authority, or sign with an SMS password."),
     "key_info": _l("The signature does not carry your certificate the way NCALayer does. Sign the application again with NCALayer."),
     "key_value_mismatch": _l("The key in the signature does not match its certificate. Sign the application again."),
     "signature_invalid": _l("The signature does not match the document. Sign the application again."),
@@ -149,8 +150,11 @@ def init_app(app: Flask) -> None:
     """Set up the revocation checker; the trust anchors are read on first use.
 
     In the sandbox the CA files may not exist yet (`flask sandbox pki`
-    makes them); signatures are refused as untrusted until they do.
+    makes them); signatures are refused as untrusted until they do. A
+    machine that cannot check GOST signatures (OpenSSL's GOST provider
+    missing) stops the start.
     """
+    gost.self_test()  # no GOST provider: stop here rather than fail every GOST signature
     fetch = http_fetch
     if app.config["SANDBOX"]:
         from webapp.sandbox.pki import sandbox_fetch

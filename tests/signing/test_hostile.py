@@ -36,8 +36,10 @@ HMAC_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 GOST_2015 = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512"
+STREEBOG_512 = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-512"
 GOST_LEGACY = "http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"
-GOST_LEGACY_DIGEST = "http://www.w3.org/2001/04/xmldsig-more#gostr3411"
+GOST_LEGACY_DIGEST = "http://www.w3.org/2001/04/xmldsig-more#gost34311"
+RUSSIAN_GOST_DIGEST = "http://www.w3.org/2001/04/xmldsig-more#gostr3411"
 
 
 def ds(name: str) -> str:
@@ -264,9 +266,26 @@ def xpath_transform(ctx):
     return edit(ctx.signed, change)
 
 
-def gost_signature_method(ctx):
+def gost_signature_method_with_sha256(ctx):
+    """A GOST 2015 SignatureMethod over a SHA-256 digest: not a pair the national CA uses."""
+
     def change(root, signature):
         set_algorithm(signature, "ds:SignedInfo/ds:SignatureMethod", GOST_2015)
+
+    return edit(ctx.signed, change)
+
+
+def gost_algorithms_with_an_rsa_certificate(ctx):
+    def change(root, signature):
+        set_algorithm(signature, "ds:SignedInfo/ds:SignatureMethod", GOST_2015)
+        set_algorithm(signature, "ds:SignedInfo/ds:Reference/ds:DigestMethod", STREEBOG_512)
+
+    return edit(ctx.signed, change)
+
+
+def russian_gost_digest(ctx):
+    def change(root, signature):
+        set_algorithm(signature, "ds:SignedInfo/ds:Reference/ds:DigestMethod", RUSSIAN_GOST_DIGEST)
 
     return edit(ctx.signed, change)
 
@@ -274,6 +293,13 @@ def gost_signature_method(ctx):
 def gost_legacy(ctx):
     def change(root, signature):
         set_algorithm(signature, "ds:SignedInfo/ds:SignatureMethod", GOST_LEGACY)
+        set_algorithm(signature, "ds:SignedInfo/ds:Reference/ds:DigestMethod", GOST_LEGACY_DIGEST)
+
+    return edit(ctx.signed, change)
+
+
+def gost_legacy_digest(ctx):
+    def change(root, signature):
         set_algorithm(signature, "ds:SignedInfo/ds:Reference/ds:DigestMethod", GOST_LEGACY_DIGEST)
 
     return edit(ctx.signed, change)
@@ -539,8 +565,11 @@ CASES: list[tuple[Callable[[Context], bytes], str]] = [
     (hmac_signature, "algorithm"),
     (exclusive_c14n, "algorithm"),
     (xpath_transform, "algorithm"),
-    (gost_signature_method, "gost"),
-    (gost_legacy, "gost"),
+    (gost_signature_method_with_sha256, "algorithm"),
+    (gost_algorithms_with_an_rsa_certificate, "algorithm"),
+    (russian_gost_digest, "algorithm"),
+    (gost_legacy, "legacy_gost"),
+    (gost_legacy_digest, "legacy_gost"),
     # the key in the signature
     (key_value_mismatch, "key_value_mismatch"),
     (two_certificates, "key_info"),

@@ -20,7 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION, read_certificate
-from signing.verify import REASONS, HolderType, Purpose, Refused, TrustStore, canonicalize, verify
+from signing.revocation import CRL, RevocationChecker, RevocationUnavailable, read_crl
+from signing.verify import HolderType, Purpose, Refused, TrustStore, canonicalize, verify
 from signing.xmldsig import sign_enveloped
 from webapp.identifiers import has_valid_check_digit
 
@@ -117,14 +118,26 @@ def test_ncanode_sample_verifies_with_its_own_certificate_as_anchor(national_tru
     assert refusal(signed_xml=altered, trust=pinned, purpose=Purpose.LOG_IN, as_of=as_of) == "signature_invalid"
 
 
-def test_gost_sample_is_recognised(national_trust):
-    signed = (NATIONAL / "gost-signed-sample.xml").read_bytes()
-    with pytest.raises(Refused) as refused:
-        verify(signed, trust=national_trust)
-    assert refused.value.reason == "gost"
-    assert "gostr34102015-gostr34112015-512" in refused.value.detail
-    # The portal's message names the alternatives.
-    assert "RSA key" in REASONS["gost"] and "SMS" in REASONS["gost"]
+def test_the_genuine_rsa_crl_is_fresh_as_of_its_period_and_stale_today(national_trust):
+    """The RSA CA's CRL (2022-03-29, next update 2022-09-25): judged as of a moment it covers, not today."""
+    der = (NATIONAL / "nca_rsa_test.crl").read_bytes()
+    ca = national_trust.certificates[0]
+    entry = next(iter(x509.load_der_x509_crl(der)))
+    evidence = read_crl(der, entry.serial_number, ca, at=datetime(2022, 6, 1, tzinfo=UTC))
+    assert (evidence.status, evidence.revoked_at) == ("revoked", entry.revocation_date_utc)
+    assert read_crl(der, 12345, ca, at=datetime(2022, 6, 1, tzinfo=UTC)).status == "good"
+    with pytest.raises(RevocationUnavailable, match="stale"):
+        read_crl(der, 12345, ca)
+
+
+def test_the_checker_takes_a_period_correct_crl_as_of_its_period(national_trust, national_keys):
+    """Before, the checker judged freshness by today's clock: a period-correct CRL was always stale."""
+    der = (NATIONAL / "nca_rsa_test.crl").read_bytes()
+    checker = RevocationChecker(methods=(CRL,), crl_urls=("http://test.pki.gov.kz/crl/nca_rsa.crl",), fetch=lambda *a: der)
+    certificate, ca = national_keys["fl_rsa_sign"].certificate, national_trust.certificates[0]
+    assert checker.check(certificate, ca, at=datetime(2022, 6, 1, tzinfo=UTC)).status == "good"
+    with pytest.raises(RevocationUnavailable, match="stale"):
+        checker.check(certificate, ca)
 
 
 # --- xmlsec1 (the reference implementation) accepts what sign_enveloped makes ---

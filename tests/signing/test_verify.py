@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from signing import pki
+from signing import gost_x509, pki
 from signing import verify as verify_module
 from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION, read_certificate
 from signing.verify import (
@@ -213,7 +213,7 @@ def test_trust_store(trust, sandbox, keys, outsiders):
 def test_refused_carries_a_code_and_a_detail():
     refused = Refused("expired", "expired on 2020-01-01")
     assert (refused.reason, refused.detail) == ("expired", "expired on 2020-01-01")
-    assert Refused("gost").detail == REASONS["gost"]
+    assert Refused("legacy_gost").detail == REASONS["legacy_gost"]
     assert Refused("replayed").detail == "replayed"  # the portal's own codes travel in Refused too
     assert str(refused) == "expired: expired on 2020-01-01"
     copied = pickle.loads(pickle.dumps(refused))
@@ -233,16 +233,24 @@ def test_reading_certificates(keys, ca_key, sandbox):
     assert authority.key_usage == ("keyCertSign", "cRLSign")
 
 
-def test_verify_raises_only_the_codes_in_reasons():
-    """Every Refused(...) in signing/verify.py names a code the portal can translate."""
-    tree = ast.parse(Path(verify_module.__file__).read_text())
-    raised = {
+def _codes_raised(module, exception: str) -> set[str]:
+    tree = ast.parse(Path(module.__file__).read_text())
+    return {
         node.args[0].value
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
-        and getattr(node.func, "id", None) == "Refused"
+        and getattr(node.func, "id", None) == exception
         and node.args
         and isinstance(node.args[0], ast.Constant)
     }
+
+
+def test_verify_raises_only_the_codes_in_reasons():
+    """Every Refused(...) in signing/verify.py names a code the portal can translate,
+    and so does every ChainError(...) of the GOST chain, which verify() passes on."""
+    raised = _codes_raised(verify_module, "Refused")
     assert len(raised) >= 20
     assert raised <= set(REASONS), raised - set(REASONS)
+    chained = _codes_raised(gost_x509, "ChainError")
+    assert chained == {"untrusted", "expired", "not_yet_valid"}
+    assert chained <= set(REASONS)

@@ -73,7 +73,7 @@ VERDICT_PROBLEMS = {
     "signature_location": _l("The signature is not the one enveloped signature of the whole document."),
     "signature_structure": _l("The signature is not laid out as an XML signature."),
     "algorithm": _l("The signature uses an algorithm the portal does not accept."),
-    "gost": _l("The document is signed with a GOST key, which the portal cannot check yet."),
+    "legacy_gost": _l("The document is signed with an old GOST 34.310-2004 key, which is no longer accepted."),
     "key_info": _l("The signature does not carry exactly one signer certificate."),
     "key_value_mismatch": _l("The key in the signature does not match its certificate."),
     "signature_invalid": _l("The signature does not match the document: the document was changed after it was signed, or the signature is damaged."),
