@@ -707,8 +707,8 @@ def signer_certificate(signed_xml: bytes) -> x509.Certificate | None:
     For explaining a refusal (whose CA issued it); it proves nothing by itself.
     """
     try:
-        return _certificate(_check_shape(_signature(_parse(bytes(signed_xml)))))
-    except (Refused, TypeError):
+        return _certificate(*_check_shape(_signature(_parse(bytes(signed_xml)))))
+    except Refused:
         return None
 
 
