@@ -20,6 +20,16 @@ FILES = Path(__file__).resolve().parents[1] / "files"
 MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 
 
+def _resize(page, selector: str) -> None:
+    """Drag the field's resize handle down, as a citizen makes a text box taller."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] + 80, steps=5)
+    page.mouse.up()
+    assert page.locator(selector).get_attribute("style"), "the drag did not resize the field"
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript):
     client = app.test_client()
@@ -36,6 +46,8 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     page.goto(f"{live_server}{objection}")
     typed = "Табысым қазан айында азайды."
     page.fill("#text", typed)
+    if javascript:
+        _resize(page, "#text")  # htmx's swap below must not settle the size as an inline style
     page.set_input_files("#files", str(FILES / "not-really.pdf"))
     page.locator("button[value=continue]").click()
     page.wait_for_selector(".q-error-summary")
