@@ -17,6 +17,7 @@ from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, verify
 from signing.xmldsig import SigningKey
 from webapp import observability
+from webapp import clock
 from webapp.clock import now
 
 # What the citizen reads for each reason signing.verify gives. A reason
@@ -135,6 +136,8 @@ def init_app(app: Flask) -> None:
             crl_urls=tuple(app.config["CRL_URLS"]),
             fetch=fetch,
             cache_seconds=app.config["REVOCATION_CACHE_SECONDS"],
+            # The portal's clock: the sandbox CA answers on a pinned day's clock too.
+            clock=clock.now,
         ),
     }
 

@@ -9,6 +9,7 @@ import click
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
 from werkzeug.security import generate_password_hash
 
+from webapp import clock
 from webapp.extensions import db
 from webapp.i18n import best_language
 from webapp.models import CitizenAccount, MobilePhone
@@ -119,6 +120,11 @@ def init_app(app: Flask) -> None:
         directory = pki.pki_dir(app)
         if if_missing and (directory / "index.json").is_file():
             click.echo(f"The sandbox CA is in {directory}.")
+            moment, keys = clock.now(), pki.load().all_keys()
+            if keys and not all(k.not_before <= moment <= k.not_after for k in keys if k.variant == "normal"):
+                # Made on another day than the one pinned now (QYZMET_TODAY): EDS would be refused.
+                click.echo(f"Its keys are not valid on {moment:%Y-%m-%d}: make it again with "
+                           "`flask --app webapp sandbox pki`.", err=True)
             return
         pki.create(app)
         click.echo(f"Made the sandbox CA and the test citizens' keys in {directory}.")
