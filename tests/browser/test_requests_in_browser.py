@@ -2,7 +2,6 @@
 and without JavaScript: a text and a file, a bad file refused with the text
 kept, then signed with an SMS password read from the sandbox outbox."""
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
 from tests.test_citizen_requests import provider
 from tests.test_eds import at_check, issued, key, send
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
 
 FILES = Path(__file__).resolve().parents[1] / "files"
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 
 
 def _resize(page, selector: str) -> None:
@@ -37,8 +36,10 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
-    provider(app, number, ("registered", {"at": MONDAY}),
-             ("provisional_refusal", {"at": MONDAY, "reason": "income above the threshold"}))
+    with app.app_context():
+        moment = clock.now()  # after the application was sent, on the portal's clock
+    provider(app, number, ("registered", {"at": moment}),
+             ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
 
     page = page_at(PHONE, javascript=javascript)
     log_in(page, live_server, "kk")
