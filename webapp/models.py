@@ -265,7 +265,8 @@ class ProactiveOffer(db.Model):
     phone: Mapped[str] = mapped_column(String(16), index=True)
     language: Mapped[str] = mapped_column(String(2))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)  # what the offer fills in
-    # offered → sent (an application) | declined | needs_iban | apply_online (it cannot be done by SMS)
+    # offered → sent (an application) | declined | needs_iban (the reply's IBAN was not theirs) | apply_online
+    # (it cannot be done by SMS, or a draft waits on the portal) | already_sent | expired
     status: Mapped[str] = mapped_column(String(16), default="offered")
     offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

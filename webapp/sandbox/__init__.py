@@ -30,14 +30,23 @@ def citizens_redirect():
 @bp.route("/<lang_code>/sandbox/citizens")
 def citizens():
     """Every test citizen with password, phone, EDS keys and what they are good for testing."""
+    from webapp import proactive
+
     return render_template(
-        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER
+        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER,
+        proactive=proactive.who_can_complete(),
     )
 
 
 @bp.route("/sandbox/citizens.json")
 def citizens_json():
-    """The same list for test scripts."""
+    """The same list for test scripts; `proactive`: the services an SMS offer of which they can complete."""
+    from webapp import proactive
+
+    offers: dict[str, list[str]] = {}
+    for service, people in proactive.who_can_complete():
+        for eligible in people:
+            offers.setdefault(eligible.person.iin, []).append(service.slug)
     return jsonify(
         [
             {
@@ -48,6 +57,7 @@ def citizens_json():
                 "birth_date": person.birth_date.isoformat(),
                 "sex": person.sex,
                 "good_for": list(person.good_for),
+                "proactive": offers.get(person.iin, []),
                 "eds_keys": {
                     kind: url_for("sandbox.key_file", holder_id=person.iin, kind=kind, variant="normal", _external=True)
                     for kind in ("auth", "sign")
