@@ -68,6 +68,9 @@ def test_yes_makes_a_signed_application_in_the_history(app, client):
         assert db.session.scalar(db.select(ApplicationDraft)) is None
     log_in(client)
     assert number in client.get("/en/account/history").text
+    # How it was signed, in her words: her SMS reply, not an SMS password.
+    page = client.get(f"/en/account/applications/{number}").text
+    assert "Confirmed by your SMS reply to offer P0000001; signed by the portal" in page and "SMS password" not in page
 
 
 def test_an_iban_in_the_reply_chooses_the_account(app, client):
