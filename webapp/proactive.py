@@ -29,6 +29,7 @@ from webapp.applications import drafts, submission
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
+from webapp.i18n import current_language
 from webapp.models import Application, ProactiveOffer
 from webapp.registries import Person
 from webapp.services import ServicePassport, find
@@ -104,7 +105,7 @@ def _fill(service: ServicePassport, facts: RegistryFacts, offered: dict, iban: s
     return answers
 
 
-def _what_stops(service: ServicePassport, progress: Progress) -> tuple[str, dict] | None:
+def _what_stops(progress: Progress) -> tuple[str, dict] | None:
     """Why the filled wizard cannot be sent (a message id and its values), or None."""
     failed = progress.failed_rules()
     if failed:
@@ -143,7 +144,7 @@ def check(service: ServicePassport | None, iin: str, language: str) -> Eligible:
     if not facts.options(_account_field(service).options_from):
         # A reply's IBAN is checked against the same bank registry, so none could pass.
         raise CannotOffer(gettext("the bank registry knows no account in the citizen's name for the payment"))
-    stop = _what_stops(service, Progress(service.wizard, _fill(service, facts, offered, None), facts.get))
+    stop = _what_stops(Progress(service.wizard, _fill(service, facts, offered, None), facts.get))
     if stop is not None:
         kind, values = stop
         if kind == "rule":
@@ -165,8 +166,6 @@ def _sent_for(iin: str, slug: str, offered: dict) -> Application | None:
 
 def who_can_complete() -> list[tuple[ServicePassport, list[Eligible]]]:
     """Each service offered by SMS, with the test citizens an offer of it can go to (the sandbox citizens page)."""
-    from webapp.i18n import current_language
-
     people = [person for person, _password, _phone in _registries().test_citizens()]
     found = []
     for service in services():
@@ -304,7 +303,7 @@ def _accept(offer: ProactiveOffer, iban: str | None) -> None:
         _say(offer, N_("Qyzmet: your bank could not tell us your account. Reply YES and the IBAN of your own account (20 characters, starting with KZ)."))
         return
     with force_locale(offer.language):
-        stop = _what_stops(service, Progress(service.wizard, answers, facts.get))
+        stop = _what_stops(Progress(service.wizard, answers, facts.get))
     if stop is not None:
         kind, values = stop
         _close(offer, "apply_online")
