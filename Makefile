@@ -5,11 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app webapp
 export FLASK_APP := webapp
+# Where `make run` serves: `make run PORT=8000 HOST=0.0.0.0`.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run agent test matrix bench load faults load-and-faults scale install install-bench vendor translations db gost-provider chromium xmlsec1 java nginx wrk translate-extract translate-update translate-compile clean
 
 run: install db
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # The sandbox signing agent: NCALayer's protocol on ws://127.0.0.1:13579,
 # signing with the sandbox test citizens' keys (run beside `make run`).

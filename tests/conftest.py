@@ -73,9 +73,24 @@ def _untranslatable(lang: str) -> list[str]:
     return _catalogues[lang]
 
 
+# What gettext("") answers is the catalogue's header: any of it on a page means
+# an empty text went through gettext.
+_CATALOGUE_HEADER = re.compile(
+    r"Project-Id-Version|Report-Msgid-Bugs-To|POT-Creation-Date|PO-Revision-Date|Last-Translator"
+    r"|Language-Team|Plural-Forms:|Content-Transfer-Encoding|Generated-By: Babel"
+)
+
+
+def catalogue_header(text: str) -> list[str]:
+    """The catalogue-header fields found in a page's text (gettext of an empty string)."""
+    return sorted(set(_CATALOGUE_HEADER.findall(text)))
+
+
 def check_page(response) -> None:
-    """Valid HTML, one h1 (for full pages), the right lang, no untranslated text."""
+    """Valid HTML, one h1 (for full pages), the right lang, no untranslated text, no catalogue header."""
     text = response.get_data(as_text=True)
+    header = catalogue_header(text)
+    assert not header, f"{response.request.path}: the catalogue's header (gettext of an empty text): {header}"
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
     is_fragment = not text.lstrip().lower().startswith("<!doctype html>")
     if is_fragment:

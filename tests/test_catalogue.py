@@ -1,5 +1,7 @@
 """The catalogue and the service passports."""
 
+import re
+
 import pytest
 
 from webapp.services import catalogue
@@ -103,3 +105,35 @@ def test_request_online_after_login(citizen_client):
     page = citizen_client.get("/en/services/child-care-under-one/apply").get_data(as_text=True)
     assert "Before you start" in page
     assert "900517401370" in page
+
+
+@pytest.mark.parametrize("change,where", [
+    (lambda d: d.update(result=""), "result"),
+    (lambda d: d.update(result_online="   "), "result_online"),
+    (lambda d: d["term"]["notes"].append(""), "term.notes[4]"),
+    (lambda d: d["application"]["steps"][2]["fields"][0].update(hint=None), "application.steps[2].fields[0].hint"),
+    (lambda d: d["application"]["eligibility"][0].update(reason=""), "application.eligibility[0].reason"),
+])
+def test_the_loader_refuses_an_empty_text_to_translate(tmp_path, change, where):
+    """gettext("") is the catalogue's header: an empty text would show it to citizens."""
+    import yaml
+
+    from webapp.services import DEFINITIONS, _load
+
+    data = yaml.safe_load((DEFINITIONS / "bankruptcy-harm-monthly-payments.yaml").read_text(encoding="utf-8"))
+    change(data)
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"empty texts to translate at {re.escape(where)}$"):
+        _load((str(tmp_path),))
+
+
+def test_an_optional_text_left_out_is_not_an_empty_one(tmp_path):
+    """A passport without `result_online` (two of the ten have none) loads; the pages leave it out."""
+    import yaml
+
+    from webapp.services import DEFINITIONS, _load
+
+    data = yaml.safe_load((DEFINITIONS / "bankruptcy-harm-monthly-payments.yaml").read_text(encoding="utf-8"))
+    assert "result_online" not in data
+    (tmp_path / "fine.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert _load((str(tmp_path),))[0].result_online == ""

@@ -71,6 +71,7 @@ def test_signed_application_is_sent_with_its_proof(app, client):
     assert re.search(r"/en/account/applications/\d{4}-\d{7}/sent$", response.location)
     page = client.get(response.location)
     assert "Application sent" in page.text
+    assert "with your EDS on" in page.text and "SMS" not in page.text
     with app.app_context():
         application = db.session.scalar(db.select(Application))
         assert application.iin == MOTHER_WITH_BABY

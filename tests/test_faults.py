@@ -235,8 +235,8 @@ def test_an_sms_left_sending_by_a_killed_worker_is_sent_once(app, monkeypatch, r
 def test_an_sms_whose_job_never_ran_is_sent_once(app, monkeypatch, recording_gateway):
     message_id = _queue_without_running(app, monkeypatch)
     monkeypatch.setitem(app.extensions, "sms_gateway", recording_gateway)
-    later = clock.now() + dt.timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
     with app.app_context():
+        later = clock.now() + dt.timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
         assert recovery.sweep(now=later).sms_requeued == [message_id]
         assert db.session.get(SmsMessage, message_id).status == outbox.SENT
         assert not recovery.sweep(now=later)
@@ -329,8 +329,8 @@ def test_a_hand_over_whose_job_never_ran_is_delivered_once(app, client, monkeypa
     application = _submit_without_delivery(app, client, monkeypatch)
     provider = RecordingProvider()
     monkeypatch.setitem(app.extensions, "provider_gateway", provider)
-    later = clock.now() + dt.timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
     with app.app_context():
+        later = clock.now() + dt.timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)
         assert recovery.sweep().deliveries_requeued == []  # too recent: its job may be waiting in the queue
         assert recovery.sweep(now=later).deliveries_requeued == [application.id]
         assert not recovery.sweep(now=later)

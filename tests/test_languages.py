@@ -55,3 +55,36 @@ def test_money_and_dates_per_locale(app, lang, amount, date):
         app.preprocess_request()
         assert money(42500.5) == amount
         assert long_date(dt.date(2026, 11, 23)) == date
+
+
+def test_gettext_of_an_empty_text_is_the_catalogue_header_and_the_page_check_refuses_it(app, client):
+    """What the check looks for is what gettext("") really gives, in every language."""
+    from flask_babel import force_locale, gettext
+
+    from tests.conftest import catalogue_header, check_page
+
+    with app.test_request_context("/en/"):
+        for lang in ("kk", "ru", "en"):
+            with force_locale(lang):
+                assert "Project-Id-Version" in catalogue_header(gettext(""))
+        header = gettext("")
+    response = client.get("/en/services")
+    response.set_data(response.get_data(as_text=True).replace("</main>", f"<p>{header}</p></main>"))
+    with pytest.raises(AssertionError, match="catalogue's header"):
+        check_page(response)
+
+
+def test_the_t_filter_refuses_an_empty_text_under_test_and_shows_nothing_in_service(app, caplog):
+    from flask import render_template_string
+
+    with app.test_request_context("/en/"):
+        assert render_template_string("{{ 'Qyzmet'|t }}") == "Qyzmet"
+        for empty in ("", "  ", None):
+            with pytest.raises(ValueError, match="catalogue's header"):
+                render_template_string("{{ text|t }}", text=empty)
+        app.testing = False
+        try:
+            assert render_template_string("[{{ ''|t }}]") == "[]"
+        finally:
+            app.testing = True
+    assert "An empty text went through the t filter" in caplog.text

@@ -14,7 +14,7 @@ import pytest
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
 from tests.test_eds import at_check, issued, key, send
-from webapp import create_app, jobs
+from webapp import clock, create_app, jobs
 from webapp.applications.submission import registration_number
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification
@@ -179,7 +179,8 @@ def test_every_action_through_the_page(app, client):
     assert state(app, number).status == "provisional_refusal"
     assert "The birth was registered abroad." in response.text  # what was typed is kept
     # Dated after the hearing, it is accepted.
-    today = dt.date.today()
+    with app.app_context():
+        today = clock.today()
     from webapp.working_days import WorkingCalendar
 
     after_hearing = WorkingCalendar().add(today, lifecycle.HEARING_WORKING_DAYS)

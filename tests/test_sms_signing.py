@@ -34,6 +34,10 @@ def enter(client, password_page: str, code: str):
     return client.post(password_page, data={"csrf_token": token, "code": code})
 
 
+SAYS_SMS = {"kk": "SMS-құпиясөзбен растадыңыз", "ru": "подтвердили SMS-паролем", "en": "with an SMS password on"}
+SAYS_EDS = {"kk": "ЭЦҚ", "ru": "ЭЦП", "en": "EDS"}
+
+
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
 def test_sign_with_an_sms_password(app, client, lang):
     at_check(client, lang=lang)
@@ -46,6 +50,11 @@ def test_sign_with_an_sms_password(app, client, lang):
     code = last_code(client)
     done = enter(client, sent.location, f"{code[:3]}-{code[3:]}")
     assert done.status_code == 302 and done.location.endswith("/sent")
+    # The confirmation says how it was signed: by SMS password, the portal's key, never EDS.
+    page = client.get(done.location).text
+    confirmation = re.search(r'<p class="q-body">(.*?)</p>', page, re.S).group(1)  # the first, under the number
+    assert SAYS_SMS[lang] in confirmation
+    assert SAYS_EDS[lang] not in confirmation
     with app.app_context():
         application = db.session.scalar(db.select(Application))
         assert application.signed_with == "sms"

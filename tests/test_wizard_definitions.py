@@ -92,3 +92,20 @@ def test_proactive_block_names_real_fields():
         load_wizard({"steps": steps, "proactive": {"offer": {"child": "first-option"}, "account": "account", "iban": "iban"}}, "test")
     wizard = load_wizard({"steps": steps, "proactive": {"account": "account", "iban": "account"}}, "test")
     assert wizard.proactive.account == "account"
+
+
+def test_a_proactive_block_that_sms_can_never_complete_is_refused():
+    """A step every applicant sees, asking for what the offer and a YES do not fill (a certificate's details)."""
+    steps = [
+        {"id": "child", "fields": [{"id": "child", "type": "text", "label": "Child"}]},
+        {"id": "certificate", "fields": [{"id": "number", "type": "text", "label": "Certificate number"}]},
+        {"id": "account", "fields": [{"id": "account", "type": "text", "label": "Account"}]},
+        {"id": "iban", "when": {"answer": "account", "equals": "other"},
+         "fields": [{"id": "iban", "type": "text", "label": "IBAN"}]},
+    ]
+    proactive = {"offer": {"child": "first-option"}, "account": "account", "iban": "iban"}
+    with pytest.raises(ValueError, match="step certificate is shown to every applicant"):
+        load_wizard({"steps": steps, "proactive": proactive}, "test")
+    # Shown only to some (a Baikonur resident's statement), it is checked per citizen when the offer is made.
+    steps[1]["when"] = {"fact": "baikonur"}
+    assert load_wizard({"steps": steps, "proactive": proactive}, "test").proactive.offer == {"child": "first-option"}

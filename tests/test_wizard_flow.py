@@ -8,6 +8,7 @@ import re
 
 from tests.conftest import log_in
 from tests.journeys import token
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import ApplicationDraft
 
@@ -157,13 +158,13 @@ def test_a_draft_nearly_expired_warns_and_an_expired_one_is_gone(citizen_client,
     answer(citizen_client, "personal-details", confirmed="yes")
     with app.app_context():
         draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin="900517401370"))
-        draft.expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+        draft.expires_at = clock.now() + dt.timedelta(days=2)
         db.session.commit()
     assert "Expires soon" in citizen_client.get("/en/account/drafts").text
     assert "will be deleted on" in citizen_client.get(BASE).text
     with app.app_context():
         draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin="900517401370"))
-        draft.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        draft.expires_at = clock.now() - dt.timedelta(seconds=1)
         db.session.commit()
     assert "You have no drafts" in citizen_client.get("/en/account/drafts").text
     assert citizen_client.get(f"{BASE}/family").location.endswith(BASE)
@@ -238,7 +239,7 @@ def test_expired_drafts_are_purged_with_their_files_by_the_periodic_job(citizen_
         purge.call_local()
         assert db.session.scalar(db.select(db.func.count()).select_from(ApplicationDraft)) == 1
         draft = db.session.scalar(db.select(ApplicationDraft).filter_by(iin="900517401370"))
-        draft.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        draft.expires_at = clock.now() - dt.timedelta(seconds=1)
         db.session.commit()
         purge.call_local()
         assert db.session.scalar(db.select(db.func.count()).select_from(ApplicationDraft)) == 0

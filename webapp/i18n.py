@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 from babel.numbers import format_currency
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Flask, abort, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -72,6 +75,22 @@ def short_datetime(value: dt.datetime | None) -> str:
     return format_datetime(value, "short") if value else ""
 
 
+def translate_text(text: str | None) -> str:
+    """A data text (a passport's, a definition's) in the page's language: the `t` filter.
+
+    Unlike `_` it never %-formats. gettext("") answers the catalogue's header
+    ("Project-Id-Version: …"), never words for people, so an empty text is a
+    fault in the data or the template: refused when testing or debugging,
+    logged and shown as nothing otherwise.
+    """
+    if text is None or not str(text).strip():
+        if current_app.testing or current_app.debug:
+            raise ValueError(f"an empty text ({text!r}) through gettext would show the catalogue's header")
+        log.error("An empty text went through the t filter on %s", request.path if has_request_context() else "?")
+        return ""
+    return gettext(text)
+
+
 def init_app(app: Flask) -> None:
     """Pull the language out of URLs and put it back into generated ones."""
 
@@ -91,9 +110,8 @@ def init_app(app: Flask) -> None:
             return
         values["lang_code"] = g.get("lang_code") or select_locale()
 
-    # `t` translates data (passport texts); unlike `_` it never %-formats.
     app.jinja_env.filters.update(
-        money=money, long_date=long_date, short_datetime=short_datetime, number=format_decimal, t=gettext
+        money=money, long_date=long_date, short_datetime=short_datetime, number=format_decimal, t=translate_text
     )
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES,

@@ -20,6 +20,26 @@ DEFAULT_KEYS = (
 )
 
 
+def empty_texts(data, keys: frozenset[str] = frozenset(DEFAULT_KEYS.split()), where: str = "",
+                wanted: bool = False) -> Iterator[str]:
+    """Where parsed YAML holds an empty text under a translatable key (as the extractor walks it).
+
+    gettext("") answers the catalogue's header ("Project-Id-Version: …"), so an
+    empty text would show that to citizens; a loader refuses what this finds.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("when", "proactive") and (value is None or isinstance(value, dict)):
+                continue  # a condition or a proactive block, not words for people
+            path = f"{where}.{key}" if where else str(key)
+            yield from empty_texts(value, keys, path, wanted or key in keys)
+    elif isinstance(data, list):
+        for n, item in enumerate(data):
+            yield from empty_texts(item, keys, f"{where}[{n}]", wanted)
+    elif wanted and (data is None or (isinstance(data, str) and not data.strip())):
+        yield where
+
+
 def _strings(node: yaml.Node, keys: set[str], wanted: bool) -> Iterator[tuple[int, str]]:
     """Strings under a translatable key, however deep (lists, option pairs, error maps)."""
     if isinstance(node, yaml.MappingNode):

@@ -59,10 +59,9 @@ def iin_sex(iin: str) -> str | None:
     return "male" if digit % 2 else "female"
 
 
-def is_valid_iin(iin: str, today: dt.date | None = None) -> bool:
-    """Twelve digits, a right check digit and a plausible birth date."""
+def is_valid_iin(iin: str, today: dt.date) -> bool:
+    """Twelve digits, a right check digit and a birth date not after `today` (the portal's clock.today())."""
     born = iin_birth_date(iin)
-    today = today or dt.date.today()
     return has_valid_check_digit(iin) and born is not None and born <= today
 
 

@@ -8,11 +8,8 @@ from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Larg
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.clock import now
 from webapp.extensions import db
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class CitizenAccount(db.Model):
@@ -23,8 +20,9 @@ class CitizenAccount(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     iin: Mapped[str] = mapped_column(String(12), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The migrations' server default covers rows written by SQL alone.
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), default=now, server_default=func.now()
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -44,7 +42,7 @@ class MobilePhone(db.Model):
     iin: Mapped[str] = mapped_column(String(12), unique=True)
     phone: Mapped[str] = mapped_column(String(16))
     registered_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        DateTime(timezone=True), default=now, server_default=func.now()
     )
 
 
@@ -69,8 +67,8 @@ class ApplicationDraft(db.Model):
     iin: Mapped[str] = mapped_column(String(12), index=True)
     service_slug: Mapped[str] = mapped_column(String(80))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     # Fixed when the citizen first sees the finished application, so the
     # document they are asked to sign stays byte-for-byte the same.
@@ -110,7 +108,7 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
     draft: Mapped[ApplicationDraft | None] = relationship(back_populates="attachments")
     application: Mapped["Application | None"] = relationship(back_populates="attachments")
@@ -149,7 +147,7 @@ class Application(db.Model):
     revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(32), default="sent", index=True)
-    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     due_on: Mapped[dt.date] = mapped_column(Date)
     # When the provider's system took the application (the hand-over job).
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -173,7 +171,7 @@ class UsedLoginChallenge(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce: Mapped[str] = mapped_column(String(32), unique=True)
-    used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -204,7 +202,7 @@ class SmsMessage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     gateway_message_id: Mapped[str | None] = mapped_column(String(100))
     # When the last attempt claimed it: "sending" with an old claim means the worker died (webapp/recovery.py).
@@ -237,7 +235,7 @@ class OneTimeCode(db.Model):
     subject: Mapped[str | None] = mapped_column(String(80))
     code_hash: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     failed_attempts: Mapped[int] = mapped_column(default=0)
@@ -272,9 +270,10 @@ class ProactiveOffer(db.Model):
     phone: Mapped[str] = mapped_column(String(16), index=True)
     language: Mapped[str] = mapped_column(String(2))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)  # what the offer fills in
-    # offered → sent (an application) | declined | needs_iban | apply_online (it cannot be done by SMS)
+    # offered → sent (an application) | declined | needs_iban (the reply's IBAN was not theirs) | apply_online
+    # (it cannot be done by SMS, or a draft waits on the portal) | already_sent | expired
     status: Mapped[str] = mapped_column(String(16), default="offered")
-    offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    offered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
@@ -288,7 +287,7 @@ class ApplicationEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     status: Mapped[str] = mapped_column(String(32))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     # What the step carries: reason, amount, period, documents, deadlines (ISO strings).
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     provider_message_id: Mapped[int | None] = mapped_column(ForeignKey("provider_messages.id"))
@@ -307,7 +306,7 @@ class ProviderMessage(db.Model):
     signer_name: Mapped[str] = mapped_column(String(200))
     signer_bin: Mapped[str | None] = mapped_column(String(12))
     signer_serial: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class Notification(db.Model):
@@ -324,7 +323,7 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     provider_message_id: Mapped[int | None] = mapped_column(ForeignKey("provider_messages.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -376,8 +375,8 @@ class CitizenRequest(db.Model):
     revocation_method: Mapped[str | None] = mapped_column(String(8))
     revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     application: Mapped[Application | None] = relationship()

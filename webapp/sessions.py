@@ -19,7 +19,8 @@ from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import delete, insert, select, update
 
 from webapp.extensions import db
-from webapp.models import WebSession, utcnow
+from webapp.clock import wall_now
+from webapp.models import WebSession
 
 
 # Sent by elements that poll in the background (History of Services, the SMS countdown).
@@ -79,7 +80,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
             if row is None:
                 return None
             expiry = row.expiry if row.expiry.tzinfo else row.expiry.replace(tzinfo=dt.timezone.utc)
-            if expiry <= utcnow():
+            if expiry <= wall_now():
                 connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
                 return None
         # Remembered for _upsert_session: an unchanged session need not be written on every request.
@@ -93,7 +94,8 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
     def _upsert_session(
         self, session_lifetime: dt.timedelta, session: ServerSideSession, store_id: str
     ) -> None:
-        values = {"data": self.serializer.encode(session), "expiry": utcnow() + session_lifetime}
+        # Real time, not the portal's pinned day: the browser expires the cookie by its own clock.
+        values = {"data": self.serializer.encode(session), "expiry": wall_now() + session_lifetime}
         stored = g.get("web_session_stored")
         if (
             stored is not None
@@ -114,4 +116,4 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
 
     def _delete_expired_sessions(self) -> None:
         with db.engine.begin() as connection:
-            connection.execute(delete(WebSession).where(WebSession.expiry <= utcnow()))
+            connection.execute(delete(WebSession).where(WebSession.expiry <= wall_now()))

@@ -18,6 +18,7 @@ from signing.revocation import RevocationChecker, http_fetch
 from signing.verify import HolderType, Purpose, Refused, TrustStore, Verdict, signer_certificate, verify
 from signing.xmldsig import SigningKey
 from webapp import observability
+from webapp import clock
 from webapp.clock import now
 
 # The national CA's public TEST CAs; certificates they issued are test keys, never a citizen's own.
@@ -168,6 +169,8 @@ def init_app(app: Flask) -> None:
             crl_urls=tuple(app.config["CRL_URLS"]),
             fetch=fetch,
             cache_seconds=app.config["REVOCATION_CACHE_SECONDS"],
+            # The portal's clock: the sandbox CA answers on a pinned day's clock too.
+            clock=clock.now,
         ),
     }
 

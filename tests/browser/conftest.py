@@ -53,26 +53,29 @@ def browser():
 
 @pytest.fixture
 def page_at(browser):
-    """Open a fresh page with a viewport; collects console errors and CSP violations."""
-    contexts = []
+    """Open a fresh page with a viewport; collects console errors and CSP refusals
+    (as the matrix does), and fails the test on any CSP refusal it saw."""
+    from tests.browser.matrix.checks import CSP_LISTENER, csp_refusals, watch
+
+    pages = []
 
     def open_page(viewport=DESKTOP, javascript=True):
         context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
-        contexts.append(context)
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
-        page.console_errors = []
-        page.on(
-            "console",
-            lambda message: message.type == "error" and page.console_errors.append(message.text),
-        )
-        page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-        # Which URL failed: Chromium's console message does not say.
-        page.on("response", lambda r: r.status >= 400 and page.console_errors.append(f"{r.status} {r.url}"))
+        watch(page)
+        page.console_errors = page.problems  # one list: console errors, CSP refusals, failed responses
+        pages.append(page)
         return page
 
     yield open_page
-    for context in contexts:
-        context.close()
+    refused = {}
+    for page in pages:
+        if not page.is_closed() and (found := csp_refusals(page)):
+            refused[page.url] = found
+        page.context.close()
+    if refused:
+        pytest.fail(f"the Content Security Policy refused something: {refused}", pytrace=False)
 
 
 def no_horizontal_scroll(page) -> bool:

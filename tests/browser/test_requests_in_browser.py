@@ -2,7 +2,6 @@
 and without JavaScript: a text and a file, a bad file refused with the text
 kept, then signed with an SMS password read from the sandbox outbox."""
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -13,11 +12,21 @@ from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
 from tests.test_citizen_requests import provider
 from tests.test_eds import at_check, issued, key, send
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
 
 FILES = Path(__file__).resolve().parents[1] / "files"
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
+
+
+def _resize(page, selector: str) -> None:
+    """Drag the field's resize handle down, as a citizen makes a text box taller."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] + 80, steps=5)
+    page.mouse.up()
+    assert page.locator(selector).get_attribute("style"), "the drag did not resize the field"
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -27,8 +36,10 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
-    provider(app, number, ("registered", {"at": MONDAY}),
-             ("provisional_refusal", {"at": MONDAY, "reason": "income above the threshold"}))
+    with app.app_context():
+        moment = clock.now()  # after the application was sent, on the portal's clock
+    provider(app, number, ("registered", {"at": moment}),
+             ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
 
     page = page_at(PHONE, javascript=javascript)
     log_in(page, live_server, "kk")
@@ -36,6 +47,8 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     page.goto(f"{live_server}{objection}")
     typed = "Табысым қазан айында азайды."
     page.fill("#text", typed)
+    if javascript:
+        _resize(page, "#text")  # htmx's swap below must not settle the size as an inline style
     page.set_input_files("#files", str(FILES / "not-really.pdf"))
     page.locator("button[value=continue]").click()
     page.wait_for_selector(".q-error-summary")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from signing.verify import Purpose, Refused, Verdict
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.models import CitizenAccount, UsedLoginChallenge, utcnow
+from webapp.models import CitizenAccount, UsedLoginChallenge
 from webapp.signatures import verify_citizen
 
 NAMESPACE = "urn:qyzmet:login:1"
@@ -56,13 +56,13 @@ def log_in_with(token: str, signed_xml: bytes) -> str:
     if not iin or registries.person(iin) is None:
         raise Refused("unknown_person", "the registries do not know the certificate's IIN")
     try:
-        db.session.add(UsedLoginChallenge(nonce=verdict.nonce, used_at=utcnow()))
+        db.session.add(UsedLoginChallenge(nonce=verdict.nonce, used_at=now()))
         account = db.session.scalar(db.select(CitizenAccount).filter_by(iin=iin))
         if account is None:
             # The certificate proves who they are: no password needed.
             account = CitizenAccount(iin=iin)
             db.session.add(account)
-        account.last_login_at = utcnow()
+        account.last_login_at = now()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -73,6 +73,6 @@ def log_in_with(token: str, signed_xml: bytes) -> str:
 
 def _forget_old_challenges() -> None:
     """A used challenge older than a token's life can never come back."""
-    cutoff = utcnow() - 2 * dt.timedelta(seconds=current_app.config["EDS_LOGIN_CHALLENGE_SECONDS"])
+    cutoff = now() - 2 * dt.timedelta(seconds=current_app.config["EDS_LOGIN_CHALLENGE_SECONDS"])
     db.session.execute(db.delete(UsedLoginChallenge).where(UsedLoginChallenge.used_at < cutoff))
     db.session.commit()

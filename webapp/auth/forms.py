@@ -7,6 +7,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
 from webapp.forms import PortalForm
+from webapp.clock import today
 from webapp.identifiers import is_valid_iin, normalise_digits
 
 
@@ -14,7 +15,7 @@ def valid_iin(form, field):
     """Twelve digits with the right check digit."""
     if not field.data.isdigit() or len(field.data) != 12:
         raise ValidationError(_l("IIN must be 12 digits, like 900517401231"))
-    if not is_valid_iin(field.data):
+    if not is_valid_iin(field.data, today()):
         raise ValidationError(_l("Enter a real IIN: check the number on your identity card"))
 
 

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from webapp.auth import bp, current_citizen, eds, log_in, log_out, safe_next
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db, limiter
-from webapp.models import CitizenAccount, utcnow
+from webapp.clock import now
+from webapp.models import CitizenAccount
 from webapp.signatures import Purpose, Refused, refusal_message
 
 
@@ -41,7 +42,7 @@ def login():
     if form.validate_on_submit():
         account = db.session.scalar(db.select(CitizenAccount).filter_by(iin=form.iin.data))
         if account and account.check_password(form.password.data):
-            account.last_login_at = utcnow()
+            account.last_login_at = now()
             db.session.commit()
             log_in(account.iin)
             flash(_("You are logged in."), "success")

@@ -14,7 +14,7 @@ from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.history import answers, bp, listing, texts
 from webapp.i18n import current_language
-from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
+from webapp.models import Application, ApplicationEvent, Notification, ProactiveOffer, ProviderMessage
 from webapp.provider import lifecycle
 from webapp.rendering import render_page
 from webapp.services import catalogue, find
@@ -153,6 +153,8 @@ def application(number: str):
         sections=answers.sections(record, service),
         citizen_deadline=texts.CITIZEN_DEADLINES.get(record.status) if record.citizen_due_on else None,
         overdue=lifecycle.is_overdue(record, today()),
+        # Made from a YES to an SMS offer: confirmed by that reply, not by an SMS password.
+        offer=db.session.scalar(db.select(ProactiveOffer.number).filter_by(application_id=record.id)),
     )
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 
+from webapp.clock import day_of, wall_now
 from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
 from webapp.services import find
 from webapp.working_days import calendar
@@ -45,8 +45,9 @@ class NotAllowed(ValueError):
 def touch(application: Application) -> None:
     """Mark a change History of Services must show: `version` only grows, and
     past every earlier value of the citizen's applications (it follows the
-    clock), so the list's validator can use max(version) from an index."""
-    application.version = max((application.version or 0) + 1, time.time_ns() // 1000)
+    clock: real time, as a pinned day's clock starts the day again at midnight),
+    so the list's validator can use max(version) from an index."""
+    application.version = max((application.version or 0) + 1, int(wall_now().timestamp() * 1_000_000))
 
 
 def allowed(application: Application) -> set[str]:
@@ -67,12 +68,12 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     data = dict(data or {})
     if status not in allowed(application):
         raise NotAllowed(f"{application.status} cannot be followed by {status}")
-    day = at.date()
+    day = day_of(at)  # Kazakhstan's day, not UTC's: the deadlines count from it
     term = find(application.service_slug).term
     work = calendar()
     if status == "refused" and application.status in ("provisional_refusal", "objection"):
         notice = _last(application, "provisional_refusal")
-        if notice is not None and day < work.add(_aware(notice.at).date(), HEARING_WORKING_DAYS):
+        if notice is not None and day < work.add(day_of(notice.at), HEARING_WORKING_DAYS):
             raise NotAllowed("a refusal must come at least 3 working days after the provisional refusal")
     if status == "refused" and application.status == "documents_requested":
         if application.citizen_due_on and day <= application.citizen_due_on:
@@ -83,7 +84,7 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     elif status == "in_processing" and data.get("due_on"):
         # An extension: never beyond the passport's longest term.
         longest = term.extension_working_days or term.working_days
-        start = _aware(application.registered_at or application.submitted_at).date()
+        start = day_of(application.registered_at or application.submitted_at)
         extended = dt.date.fromisoformat(data["due_on"])
         if extended > work.add(start, longest):
             raise NotAllowed(f"the term can be extended to {longest} working days at most")
@@ -127,6 +128,3 @@ def _last(application: Application, status: str) -> ApplicationEvent | None:
         .order_by(ApplicationEvent.at.desc(), ApplicationEvent.id.desc())
     )
 
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -9,6 +9,7 @@ import click
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
 from werkzeug.security import generate_password_hash
 
+from webapp import clock
 from webapp.extensions import db
 from webapp.i18n import best_language
 from webapp.models import CitizenAccount, MobilePhone
@@ -29,14 +30,23 @@ def citizens_redirect():
 @bp.route("/<lang_code>/sandbox/citizens")
 def citizens():
     """Every test citizen with password, phone, EDS keys and what they are good for testing."""
+    from webapp import proactive
+
     return render_template(
-        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER
+        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER,
+        proactive=proactive.who_can_complete(),
     )
 
 
 @bp.route("/sandbox/citizens.json")
 def citizens_json():
-    """The same list for test scripts."""
+    """The same list for test scripts; `proactive`: the services an SMS offer of which they can complete."""
+    from webapp import proactive
+
+    offers: dict[str, list[str]] = {}
+    for service, people in proactive.who_can_complete():
+        for eligible in people:
+            offers.setdefault(eligible.person.iin, []).append(service.slug)
     return jsonify(
         [
             {
@@ -47,6 +57,7 @@ def citizens_json():
                 "birth_date": person.birth_date.isoformat(),
                 "sex": person.sex,
                 "good_for": list(person.good_for),
+                "proactive": offers.get(person.iin, []),
                 "eds_keys": {
                     kind: url_for("sandbox.key_file", holder_id=person.iin, kind=kind, variant="normal", _external=True)
                     for kind in ("auth", "sign")
@@ -119,6 +130,11 @@ def init_app(app: Flask) -> None:
         directory = pki.pki_dir(app)
         if if_missing and (directory / "index.json").is_file():
             click.echo(f"The sandbox CA is in {directory}.")
+            moment, keys = clock.now(), pki.load().all_keys()
+            if keys and not all(k.not_before <= moment <= k.not_after for k in keys if k.variant == "normal"):
+                # Made on another day than the one pinned now (QYZMET_TODAY): EDS would be refused.
+                click.echo(f"Its keys are not valid on {moment:%Y-%m-%d}: make it again with "
+                           "`flask --app webapp sandbox pki`.", err=True)
             return
         pki.create(app)
         click.echo(f"Made the sandbox CA and the test citizens' keys in {directory}.")

@@ -143,8 +143,8 @@ def decide(application: Application, at: dt.datetime | None = None) -> Decision 
     else:
         reason = " ".join(decision.reasons)
         provider.say(number, "provisional_refusal", at=at, reason=reason)
-        after_hearing = calendar().add(at.date(), lifecycle.HEARING_WORKING_DAYS)
-        provider.say(number, "refused", at=dt.datetime.combine(after_hearing, at.timetz()), reason=reason)
+        after_hearing = calendar().add(clock.day_of(at), lifecycle.HEARING_WORKING_DAYS)
+        provider.say(number, "refused", at=clock.on_day(after_hearing, at), reason=reason)
     return decision
 
 

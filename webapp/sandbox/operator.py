@@ -335,11 +335,7 @@ def _decision_not_before(application: Application) -> dt.date | None:
         return None
     if notice.data.get("decision_not_before"):
         return dt.date.fromisoformat(notice.data["decision_not_before"])
-    return calendar().add(_aware(notice.at).date(), lifecycle.HEARING_WORKING_DAYS)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return calendar().add(clock.day_of(notice.at), lifecycle.HEARING_WORKING_DAYS)
 
 
 # ── reading the forms ───────────────────────────────────────────────────
@@ -439,7 +435,7 @@ def _read(status: str, form, application: Application) -> dict:
         dated = date("dated", _("Date of the refusal"), optional=True)
         if dated:
             now = clock.now()
-            fields["at"] = dt.datetime.combine(dated, now.timetz()) if dated != now.date() else now
+            fields["at"] = clock.on_day(dated, now) if dated != clock.day_of(now) else now
     if status in ("assigned", "refused") and application.status == "objection":
         objection = _last_event(application, "objection")
         if objection is not None:

@@ -6,7 +6,6 @@ to `flask sandbox pki` and to routes that exist only in the sandbox.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, abort, current_app, request, send_file
 
 from signing import pki
+from webapp import clock
 from webapp.extensions import csrf
 from webapp.sandbox import bp
 
@@ -52,11 +52,18 @@ def holders(app: Flask) -> list[pki.Holder]:
 
 
 def create(app: Flask, directory: Path | None = None) -> pki.SandboxPKI:
-    """Make (or remake) the sandbox CA and every test citizen's keys."""
+    """Make (or remake) the sandbox CA and every test citizen's keys.
+
+    The keys are valid from a day before the earlier of the portal's clock and
+    the machine's, so they serve both a pinned day (the portal verifies on its
+    clock) and real time (NCALayer and the sandbox agent sign on the machine's).
+    """
+    with app.app_context():
+        made = min(clock.now(), clock.wall_now())
     return pki.create(
         directory or pki_dir(app),
         holders(app),
-        now=dt.datetime.now(dt.timezone.utc),
+        now=made,
         special_holder=SPECIAL_HOLDER,
         organisations=(PORTAL, PROVIDER),
         base_url=app.config["SANDBOX_PKI_URL"],
@@ -83,7 +90,7 @@ def sandbox_fetch(app: Flask, fallback):
         if not url.startswith(base + "/"):
             return fallback(url, body, content_type)
         authority = pki.SandboxPKI.load(pki_dir(app))
-        moment = dt.datetime.now(dt.timezone.utc)
+        moment = clock.now()  # as the revocation checker reads it: the portal's clock
         if url == base + "/ocsp" and body is not None:
             return authority.ocsp_response(body, moment)
         if url == base + "/crl":
@@ -97,7 +104,7 @@ def sandbox_fetch(app: Flask, fallback):
 def crl():
     """The sandbox CA's certificate revocation list (DER), fresh each time."""
     authority = load() or abort(404)
-    return Response(authority.crl(dt.datetime.now(dt.timezone.utc)), mimetype="application/pkix-crl")
+    return Response(authority.crl(clock.now()), mimetype="application/pkix-crl")
 
 
 @bp.route("/sandbox/pki/ocsp", methods=["POST"])
@@ -107,7 +114,7 @@ def ocsp():
     authority = load() or abort(404)
     if request.content_length and request.content_length > 10_000:
         abort(413)
-    answer = authority.ocsp_response(request.get_data(), dt.datetime.now(dt.timezone.utc))
+    answer = authority.ocsp_response(request.get_data(), clock.now())
     return Response(answer, mimetype="application/ocsp-response")
 
 

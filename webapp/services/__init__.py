@@ -15,6 +15,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from webapp.i18n_extract import empty_texts
 from webapp.services.wizard import Wizard, load_wizard
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
@@ -125,7 +126,11 @@ def _load(folders: tuple[str, ...]) -> tuple[ServicePassport, ...]:
     for folder in folders:
         for path in sorted(Path(folder).glob("*.yaml")):
             with path.open(encoding="utf-8") as handle:
-                passports.append(ServicePassport.from_data(yaml.safe_load(handle)))
+                data = yaml.safe_load(handle)
+            empty = list(empty_texts(data))
+            if empty:
+                raise ValueError(f"{path}: empty texts to translate at {', '.join(empty)}")
+            passports.append(ServicePassport.from_data(data))
     return tuple(sorted(passports, key=lambda p: p.order))
 
 

@@ -215,6 +215,12 @@ def _proactive(raw: dict | None, steps: list[Step], where: str) -> Proactive | N
     named = set(raw.get("offer", {})) | {raw.get("account"), raw.get("iban")}
     if named - fields:
         raise ValueError(f"{where}: proactive names unknown fields {sorted(str(n) for n in named - fields)}")
+    # A YES confirms the registry steps and the offer and the reply fill these fields;
+    # a step every applicant sees that asks for anything else can never be done by SMS.
+    for step in steps:
+        if step.when is None and step.kind != "confirm" and {f.id for f in step.fields} - named:
+            raise ValueError(f"{where}: proactive: step {step.id} is shown to every applicant and asks for "
+                             "what an SMS reply cannot carry")
     return Proactive(offer={k: str(v) for k, v in raw.get("offer", {}).items()}, account=raw["account"], iban=raw["iban"])
 
 

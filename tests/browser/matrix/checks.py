@@ -10,7 +10,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from tests.conftest import _untranslatable
+from tests.conftest import _untranslatable, catalogue_header
 from webapp.config import REPO_ROOT
 
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -28,10 +28,18 @@ document.addEventListener('securitypolicyviolation', function (e) {
 """
 
 
+def csp_refusal(text: str) -> bool:
+    """A console message in which Chromium reports what a Content Security Policy
+    refused (or, under a report-only policy, would refuse: logged as info, not error)."""
+    return "Content Security Policy" in text
+
+
 def watch(page) -> None:
-    """Collect console errors, uncaught exceptions and failed responses on `page.problems` (as page_at does)."""
+    """Collect console errors, CSP refusals at any level, uncaught exceptions and
+    failed responses on `page.problems` (the browser fixtures' page_at does too)."""
     page.problems = []
-    page.on("console", lambda message: message.type == "error" and page.problems.append(message.text))
+    page.on("console", lambda message: (message.type == "error" or csp_refusal(message.text))
+            and page.problems.append(message.text))
     page.on("pageerror", lambda error: page.problems.append(str(error)))
     # Which URL failed: Chromium's console message does not say.
     page.on("response", lambda r: r.status >= 400 and page.problems.append(f"{r.status} {r.url}"))
@@ -49,6 +57,26 @@ def problems(page, expected_status: int = 200) -> list[str]:
     except Exception:  # noqa: BLE001 (no scripts on a JavaScript-off page: the console has them)
         pass
     return found
+
+
+def csp_refusals(page) -> list[str]:
+    """The CSP refusals among what went wrong on the page (console at any level, or the listener)."""
+    return [p for p in problems(page) if csp_refusal(p) or p.startswith("CSP: ")]
+
+
+# htmx swaps the page's own HTML back in: ids that match are settled by copying
+# attributes across (class, style…), so an inline style would be set here, as in
+# a boosted navigation. Resolves once htmx has settled the swap.
+HTMX_SWAP_IN_PLACE = """url => new Promise(resolve => {
+  document.body.addEventListener('htmx:afterSettle', () => resolve(true), {once: true});
+  htmx.ajax('GET', url, {target: 'body', swap: 'innerHTML'});
+})"""
+
+
+def swap_in_place(page) -> None:
+    """Load the page again the way htmx navigates (a boosted link to it): the console
+    then shows what htmx's swap and settle did, which a plain page load never runs."""
+    page.evaluate(HTMX_SWAP_IN_PLACE, page.url)
 
 
 def horizontal_overflow(page) -> str | None:
@@ -74,6 +102,11 @@ def untranslated(text: str, lang: str) -> list[str]:
         return []
     text = re.sub(r"\s+", " ", text)
     return [msgid for msgid in _untranslatable(lang) if msgid in text]
+
+
+def catalogue_header_on(page) -> list[str]:
+    """Catalogue-header fields in the page as rendered: an empty text went through gettext."""
+    return catalogue_header(page.content())
 
 
 def visible_text(page) -> str:

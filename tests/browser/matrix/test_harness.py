@@ -3,14 +3,17 @@ fault it looks for (and a clean one), so a passing matrix means something."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import PHONE
 from tests.conftest import _untranslatable
 from tests.browser.matrix.checks import (
-    CSP_LISTENER, axe_violations, focus_ring, horizontal_overflow, problems, untranslated, vnu_errors, watch,
-    without_page_scripts,
+    CSP_LISTENER, axe_violations, catalogue_header_on, csp_refusals, focus_ring, horizontal_overflow, problems, swap_in_place, untranslated,
+    vnu_errors, watch, without_page_scripts,
 )
+from webapp.config import REPO_ROOT
 
 ORIGIN = "http://harness.invalid"
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'"
@@ -32,9 +35,37 @@ FAULTY = """<!doctype html>
 </main></body></html>"""
 
 
+# The portal's own htmx settings, as every page's <head> carries them.
+HTMX_CONFIG = re.search(r'<meta name="htmx-config"[^>]*>', (REPO_ROOT / "templates" / "base.html").read_text()).group(0)
+HTMX_WITHOUT_INDICATOR_STYLES = """<meta name="htmx-config" content='{"includeIndicatorStyles":false}'>"""
+HTMX_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>htmx</title>{config}
+<script src="/htmx.min.js" defer></script><script src="/styled.js" defer></script></head>
+<body><main><h1>htmx</h1><p id="note">A paragraph htmx swaps in again.</p></main></body></html>"""
+
+
 def _serve(route, request):
     path = request.url[len(ORIGIN):]
-    if path == "/clean":
+    if path == "/htmx.min.js":
+        route.fulfill(status=200, content_type="text/javascript", path=REPO_ROOT / "static" / "vendor" / "htmx.min.js")
+    elif path == "/styled.js":
+        # A style set through the CSSOM is allowed; htmx settling it again as an attribute is not.
+        route.fulfill(status=200, content_type="text/javascript", body="document.getElementById('note').style.color = 'green';")
+    elif path.startswith("/htmx"):
+        config = {"/htmx-portal": HTMX_CONFIG, "/htmx-no-indicators": HTMX_WITHOUT_INDICATOR_STYLES}.get(
+            path.removesuffix("-styled"), "")
+        html = HTMX_PAGE.format(config=config)
+        if not path.endswith("-styled"):
+            html = html.replace('<script src="/styled.js" defer></script>', "")
+        route.fulfill(status=200, content_type="text/html", body=html, headers={"Content-Security-Policy": CSP})
+    elif path == "/report-only":
+        route.fulfill(status=200, content_type="text/html", body=CLEAN.replace("<p>", '<p style="color: red">'),
+                      headers={"Content-Security-Policy-Report-Only": CSP})
+    elif path == "/header":
+        header = "Project-Id-Version: PROJECT VERSION Report-Msgid-Bugs-To: EMAIL@ADDRESS Generated-By: Babel 2.18.0"
+        route.fulfill(status=200, content_type="text/html", body=CLEAN.replace("Nothing wrong here.", header),
+                      headers={"Content-Security-Policy": CSP})
+    elif path == "/clean":
         route.fulfill(status=200, content_type="text/html", body=CLEAN, headers={"Content-Security-Policy": CSP})
     elif path == "/faulty":
         route.fulfill(status=200, content_type="text/html", body=FAULTY, headers={"Content-Security-Policy": CSP})
@@ -93,6 +124,7 @@ def test_a_clean_page_is_not(harness_page):
     page = harness_page()
     page.goto(f"{ORIGIN}/clean")
     assert problems(page) == []
+    assert catalogue_header_on(page) == []
     assert horizontal_overflow(page) is None
     assert axe_violations(page) == []
     page.keyboard.press("Tab")
@@ -118,3 +150,59 @@ def test_invalid_html_is_reported_and_valid_html_is_not(tmp_path):
     errors = vnu_errors({"clean": CLEAN, "invalid": invalid}, tmp_path)
     assert list(errors) == ["invalid"], errors
     assert any("div" in message for message in errors["invalid"]), errors
+
+
+def test_htmx_with_its_default_settings_is_refused_and_with_the_portals_is_not(harness_page):
+    page = harness_page()
+    page.goto(f"{ORIGIN}/htmx-default")  # htmx's own settings: no meta
+    page.wait_for_load_state("load")
+    assert page.evaluate("htmx.config.includeIndicatorStyles") is True
+    assert csp_refusals(page), "htmx's own <style> for request indicators must be reported"
+    page = harness_page()
+    page.goto(f"{ORIGIN}/htmx-portal")
+    page.wait_for_load_state("load")
+    assert page.evaluate("htmx.config.includeIndicatorStyles") is False
+    swap_in_place(page)
+    assert problems(page) == []
+
+
+def test_an_inline_style_htmx_settles_in_a_swap_is_reported(harness_page):
+    page = harness_page()
+    page.goto(f"{ORIGIN}/htmx-no-indicators-styled")  # htmx settles class, style, width and height
+    page.wait_for_load_state("load")
+    assert problems(page) == []  # a plain load never runs htmx's settle
+    swap_in_place(page)
+    assert any("inline style" in p for p in csp_refusals(page)), problems(page)
+
+
+def test_with_the_portals_settings_htmx_settles_no_inline_style(harness_page):
+    """An element with a style set through the CSSOM (a textarea the citizen resized) swapped in again."""
+    page = harness_page()
+    page.goto(f"{ORIGIN}/htmx-portal-styled")
+    page.wait_for_load_state("load")
+    swap_in_place(page)
+    assert problems(page) == []
+
+
+def test_what_a_report_only_policy_would_refuse_is_reported(harness_page):
+    page = harness_page()
+    page.goto(f"{ORIGIN}/report-only")
+    found = csp_refusals(page)
+    assert found and all("Content Security Policy" in p or p.startswith("CSP: ") for p in found), found
+
+
+def test_the_browser_fixtures_fail_a_test_on_a_csp_refusal(page_at):
+    """page_at collects what the matrix collects and fails the test at teardown on a CSP refusal."""
+    page = page_at(PHONE)
+    page.context.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/faulty")
+    assert csp_refusals(page) and any("x.png" in p for p in page.console_errors)
+    page.goto("about:blank")  # the listener's record goes with the page
+    page.console_errors.clear()  # this test expects the refusal; any other test would fail on it
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_catalogue_header_on_a_page_is_reported(harness_page, javascript):
+    page = harness_page(javascript)
+    page.goto(f"{ORIGIN}/header")
+    assert catalogue_header_on(page) == ["Generated-By: Babel", "Project-Id-Version", "Report-Msgid-Bugs-To"]

@@ -1,5 +1,7 @@
-"""Every page of every flow, in Chromium: no console errors or CSP refusals,
-no sideways scroll, nothing left in English on a kk/ru page, no axe-core WCAG
+"""Every page of every flow, in Chromium: no console errors or CSP refusals
+(also once htmx has swapped the page in again, with JavaScript on), no
+sideways scroll, nothing left in English on a kk/ru page, no catalogue header
+(gettext of an empty text), no axe-core WCAG
 2.2 AA violation; the server's HTML through the Nu HTML Checker.
 
 With QYZMET_MATRIX=full each page is checked in all twelve combinations
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.matrix.checks import axe_violations, horizontal_overflow, problems, untranslated, visible_text, vnu_errors
+from tests.browser.matrix.checks import (
+    axe_violations, catalogue_header_on, horizontal_overflow, problems, swap_in_place, untranslated, visible_text,
+    vnu_errors,
+)
 from tests.browser.matrix.combos import FULL, LANGUAGES, Combination, matrix_cases
 from webapp.config import REPO_ROOT
 
@@ -22,6 +27,13 @@ CASES = matrix_cases()
 # which the JavaScript-on runs cover at 1280); the slice runs axe on whichever
 # combination it draws.
 AXE_WITHOUT_JS = {Combination(lang, "360", False) for lang in LANGUAGES}
+
+
+def _after_htmx_swap(page, status: int) -> list[str]:
+    """What the console shows once htmx has swapped the page in again (only what is new)."""
+    before = len(problems(page, status))
+    swap_in_place(page)
+    return problems(page, status)[before:]
 
 
 @pytest.mark.parametrize(("name", "combo"), CASES, ids=[f"{n}-{c.id}" for n, c in CASES])
@@ -36,8 +48,10 @@ def test_page(matrix_world, matrix_page, name, combo):
     assert page.url == url, f"{url} went to {page.url}"
     found = {
         "console/CSP": problems(page, spec.status),
+        "console/CSP after an htmx swap": _after_htmx_swap(page, spec.status) if combo.javascript else [],
         "sideways scroll": [o] if (o := horizontal_overflow(page)) else [],
         "untranslated": untranslated(visible_text(page), combo.lang),
+        "catalogue header": catalogue_header_on(page),
     }
     if combo.javascript:
         found["axe"] = axe_violations(page)

@@ -24,7 +24,6 @@ from webapp.config import REPO_ROOT
 
 SLUGS = sorted(p.stem for p in (REPO_ROOT / "webapp" / "services" / "definitions").glob("*.yaml"))
 CHILD_CARE = "child-care-under-one"
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 FILES = Path(__file__).resolve().parents[1] / "files"
 
 
@@ -150,6 +149,7 @@ def build(app) -> dict[str, str]:
     from signing.xmldsig import sign_enveloped
     from tests.test_citizen_requests import fill, provider, upload
     from tests.test_eds import at_check, issued, key, send
+    from webapp import clock
     from webapp.extensions import db
     from webapp.models import Application, Notification
 
@@ -163,12 +163,14 @@ def build(app) -> dict[str, str]:
         with app.app_context():
             numbers.append(db.session.scalar(db.select(Application.number).order_by(Application.id.desc())))
     sent, documents, objectable, decided = numbers
-    provider(app, documents, ("registered", {"at": MONDAY}),
-             ("documents_requested", {"at": MONDAY, "documents": ("Birth certificate",)}))
-    provider(app, objectable, ("registered", {"at": MONDAY}),
-             ("provisional_refusal", {"at": MONDAY, "reason": "income above the threshold"}))
-    provider(app, decided, ("registered", {"at": MONDAY}),
-             ("assigned", {"at": MONDAY, "amount": Decimal("43250.50"),
+    with app.app_context():
+        moment = clock.now()  # the provider acts after the applications were sent, on the same clock
+    provider(app, documents, ("registered", {"at": moment}),
+             ("documents_requested", {"at": moment, "documents": ("Birth certificate",)}))
+    provider(app, objectable, ("registered", {"at": moment}),
+             ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
+    provider(app, decided, ("registered", {"at": moment}),
+             ("assigned", {"at": moment, "amount": Decimal("43250.50"),
                            "period": (dt.date(2026, 2, 14), dt.date(2027, 2, 13))}))
     with app.app_context():
         notification = db.session.scalar(
