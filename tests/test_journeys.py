@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lxml import etree
 
@@ -57,3 +59,39 @@ def test_not_eligible_branches_explain_and_offer_the_offline_route(app, client, 
     assert page.request.path.endswith("/not-eligible"), page.request.path
     assert case["reason"] in page.text
     assert "Government for Citizens" in page.text
+
+
+def _step_counts(pages) -> list[tuple[int, int | None]]:
+    """(N, M) of each page's "Step N of M" ("Step N": M is None)."""
+    counts = []
+    for page in pages:
+        found = re.search(r'class="q-caption-m q-step">Step (\d+)(?: of (\d+))?<', page.text)
+        assert found, f"{page.request.path}: no step count"
+        counts.append((int(found.group(1)), int(found.group(2)) if found.group(2) else None))
+    return counts
+
+
+def _all_walks():
+    for slug in SLUGS:
+        yield pytest.param(slug, load(slug), id=f"{slug}-happy")
+        for n, case in enumerate(load(slug).get("not_eligible", ())):
+            yield pytest.param(slug, case, id=f"{slug}-not-eligible-{n}")
+
+
+@pytest.mark.parametrize("slug,journey", list(_all_walks()))
+def test_the_number_of_steps_never_jumps(app, client, slug, journey):
+    """M in "Step N of M" stays the same from one step to the next, or is not given at all (issue 13)."""
+    with app.app_context():
+        service = _service(slug)
+    pages = []
+    last = walk(client, service, journey, pages=pages)
+    counts = _step_counts(pages)
+    assert [n for n, _ in counts] == list(range(1, len(counts) + 1)), counts
+    totals = [m for _, m in counts]
+    for before, after in zip(totals, totals[1:]):
+        assert before is None or after is None or before == after, counts
+    # Once known, the number stays known; at the end it is the number of steps walked.
+    if None in totals and any(m is not None for m in totals):
+        assert None not in totals[[m is not None for m in totals].index(True):], counts
+    if last.request.path.endswith("/check") and totals[-1] is not None:
+        assert totals[-1] == len(counts), counts

@@ -59,17 +59,32 @@ def test_steps_shown_and_the_first_unanswered_follow_the_answers():
     )
     progress = Progress(w, {}, lambda name: None)
     assert [s.id for s in progress.visible] == ["risk", "last"]
+    # "detail" waits for the risk: how many steps there are is not known yet.
+    assert progress.position(w.step("risk")) == (1, None)
     assert progress.first_unanswered().id == "risk"
     assert not progress.may_open(w.step("last"))
     assert progress.failed_rules() == []
     chose_b = Progress(w, {"risk": "b"}, lambda name: None)
     assert [s.id for s in chose_b.visible] == ["risk", "detail", "last"]
     assert chose_b.position(w.step("detail")) == (2, 3)
+    assert Progress(w, {"risk": "a"}, lambda name: None).position(w.step("last")) == (2, 2)
     assert chose_b.first_unanswered().id == "detail"
     chose_a = Progress(w, {"risk": "a", "detail": "stale", "last": "x"}, lambda name: None)
     assert [r.id for r in chose_a.failed_rules()] == ["not-a"]
     # An answer to a step no longer shown is not part of the application.
     assert chose_a.relevant_answers() == {"risk": "a", "last": "x"}
+
+
+def test_a_step_waiting_on_a_hidden_step_does_not_hide_the_number_of_steps():
+    w = wizard(
+        [question("risk", "choice", options=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]),
+         {**question("detail"), "when": {"answer": "risk", "equals": "b"}},
+         {**question("more"), "when": {"answer": "detail", "equals": "x"}},
+         question("last")],
+    )
+    # "more" can never show once "detail" is hidden: the count is known.
+    assert Progress(w, {"risk": "a"}, lambda name: None).position(w.step("last")) == (2, 2)
+    assert Progress(w, {"risk": "b"}, lambda name: None).position(w.step("detail")) == (2, None)
 
 
 def test_an_answer_left_on_a_hidden_step_decides_nothing():

@@ -92,10 +92,21 @@ class Progress:
         # shown (after a changed choice) decides nothing.
         self.visible = []
         self._live: set[str] = set()
+        # Answers still to come: of steps shown but not answered yet, and of
+        # steps whose showing waits for such an answer. While a step waits,
+        # the number of steps is not known.
+        pending: set[str] = set()
+        self.settled = True
         for step in self.wizard.steps:
-            if evaluate(step.when, self._answer, self.fact) is True:
+            shown = evaluate(step.when, self._answer, self.fact)
+            if shown is True:
                 self.visible.append(step)
                 self._live |= {f.id for f in step.fields}
+                if not self.answered(step):
+                    pending |= {f.id for f in step.fields}
+            elif shown is None and names(step.when, "answer") & pending:
+                self.settled = False
+                pending |= {f.id for f in step.fields}
 
     def _answer(self, name: str) -> Any:
         return self.answers.get(name) if name in self._live else None
@@ -118,9 +129,14 @@ class Progress:
         before = self.visible[: self.visible.index(step)]
         return all(self.answered(s) for s in before)
 
-    def position(self, step: Step) -> tuple[int, int]:
-        """'Step N of M', where M counts the steps these answers show."""
-        return self.visible.index(step) + 1, len(self.visible)
+    def position(self, step: Step) -> tuple[int, int | None]:
+        """'Step N of M'; M is None while an answer still to give can add or remove steps.
+
+        So M never jumps from one step to the next: it is shown once the
+        answers so far decide every step (GOV.UK's advice: no "of M" that
+        cannot be known).
+        """
+        return self.visible.index(step) + 1, len(self.visible) if self.settled else None
 
     def previous(self, step: Step) -> Step | None:
         index = self.visible.index(step)
