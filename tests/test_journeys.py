@@ -95,3 +95,25 @@ def test_the_number_of_steps_never_jumps(app, client, slug, journey):
         assert None not in totals[[m is not None for m in totals].index(True):], counts
     if last.request.path.endswith("/check") and totals[-1] is not None:
         assert totals[-1] == len(counts), counts
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_a_leave_that_cannot_be_true_is_refused_with_a_translated_reason(app, client, lang):
+    """Leave from 1 January 2030 to 1 January 2030 (issue 13): a future start, and an end not after it."""
+    from flask_babel import force_locale, gettext
+
+    journey = load("maternity-and-adoption")
+    certificate = {"number": "LN-2030-1", "from": "2030-01-01", "to": "2030-01-01"}
+    impossible = {**journey, "answers": {**journey["answers"], "certificate-details": {"certificates": [certificate]}}}
+    with app.app_context():
+        service = _service("maternity-and-adoption")
+    with pytest.raises(AssertionError, match="step certificate-details refused the answers") as refused:
+        walk(client, service, impossible, lang=lang)
+    dates = next(f for f in service.wizard.step("certificate-details").fields[0].fields if f.id == "from")
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        start = gettext(dates.errors["date_future"]) % {"field": gettext("%(item)s %(number)s: %(field)s",
+                                                                         item=gettext("Certificate"), number=1,
+                                                                         field=gettext("Start of leave"))}
+    assert start in str(refused.value).replace("&#34;", '"').replace("&#39;", "'")
+    if lang != "en":
+        assert "the certificate is issued when the leave begins" not in str(refused.value)

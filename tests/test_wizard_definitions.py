@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -107,3 +108,49 @@ def test_proactive_block_names_real_fields():
         load_wizard({"steps": steps, "proactive": {"offer": {"child": "first-option"}, "account": "account", "iban": "iban"}}, "test")
     wizard = load_wizard({"steps": steps, "proactive": {"account": "account", "iban": "account"}}, "test")
     assert wizard.proactive.account == "account"
+
+
+@pytest.mark.parametrize("part,message", [
+    ({"id": "to", "type": "date", "label": "To", "after": "nowhere"}, "'nowhere', which is not a date asked before it"),
+    ({"id": "to", "type": "date", "label": "To", "after": "note"}, "'note', which is not a date asked before it"),
+    ({"id": "to", "type": "date", "label": "To", "not_after": "field:later"}, "'later', which is not a date"),
+    ({"id": "to", "type": "date", "label": "To", "not_before": "yesterday"}, "is not a date bound"),
+    ({"id": "to", "type": "date", "label": "To", "not_before": "fact:shoe_size"}, "unknown fact 'shoe_size'"),
+    ({"id": "to", "type": "text", "label": "To", "not_future": True}, "only a date field has a date range"),
+])
+def test_a_date_range_naming_what_is_not_there_fails_when_loaded(part, message):
+    group = {"id": "g", "type": "group", "label": "G", "fields": [
+        {"id": "from", "type": "date", "label": "From"}, {"id": "note", "type": "text", "label": "Note"}, part,
+        {"id": "later", "type": "date", "label": "Later"}]}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        wizard([{"id": "g", "fields": [group]}])
+
+
+def test_a_date_may_be_compared_with_a_date_on_an_earlier_step():
+    w = wizard([question("began", "date"), question("ended", "date", after="began")])
+    assert w.step("ended").fields[0].compared_with == {"began": "Q"}
+
+
+def _date_fields(fields):
+    for f in fields:
+        if f.type == "date":
+            yield f
+        yield from _date_fields(f.fields)
+
+
+def _every_definition():
+    from webapp.config import REPO_ROOT
+    from webapp.services import DEFINITIONS, _load
+
+    for passport in _load((str(DEFINITIONS), str(REPO_ROOT / "tests" / "data" / "eleventh-service"))):
+        if passport.wizard:
+            for step in passport.wizard.steps:
+                for f in _date_fields(step.fields):
+                    yield pytest.param(f, id=f"{passport.slug}-{step.id}-{f.id}")
+
+
+@pytest.mark.parametrize("date_field", list(_every_definition()))
+def test_every_date_field_declares_the_range_its_meaning_allows(date_field):
+    """An earliest and a latest day for every date a definition asks (issue 13: leave from 2030 to 2030)."""
+    assert date_field.not_before or date_field.after, f"{date_field.id}: no earliest day (not_before or after)"
+    assert date_field.not_future or date_field.not_after, f"{date_field.id}: no latest day (not_future or not_after)"

@@ -54,7 +54,8 @@ class ApplicationInProgress:
         self.person = person
         self.facts = RegistryFacts(person, registries, today, language)
         self.context = Context(
-            iin=person.iin, today=today, bank_account_holder=registries.account_holder, options=self.facts.options
+            iin=person.iin, today=today, bank_account_holder=registries.account_holder, options=self.facts.options,
+            fact=self.facts.get,
         )
         self.language = language
         self._refresh()
@@ -151,7 +152,8 @@ class ApplicationInProgress:
                     errors.append((anchor(f), f.blank_error.message(f.error_title, f.errors)))
                 continue
             try:
-                value = f.check(raw, self.context)
+                # A date's range may refer to answers before it: on earlier steps, or on this one.
+                value = f.check(raw, self.context.with_answers({**self.progress.relevant_answers(), **answers}))
             except FieldError as error:
                 errors.append((anchor(f), error.message(f.error_title, f.errors)))
             except GroupErrors as error:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from webapp.services.conditions import check_syntax, evaluate, names
 from webapp.services.facts import FACT_GROUPS, RegistryFacts
-from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
+from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field, bound_reference
 
 CONFIRM_FIELD = "confirmed"
 # Step ids share the URL space with the wizard's own pages.
@@ -172,14 +172,49 @@ def _field(data: dict, where: str, types: set[str] = FIELD_TYPES) -> Field:
     if data["type"] in ("choice",) and not (data.get("options") or data.get("options_from")):
         raise ValueError(f"{where}: a choice needs options or options_from")
     data["options"] = tuple((o["value"], o["label"]) for o in data.get("options", ()))
-    data["fields"] = tuple(_field(f, f"{where}.{f.get('id')}", GROUP_PART_TYPES) for f in data.get("fields", ()))
+    parts: dict[str, Field] = {}
+    for raw in data.get("fields", ()):
+        part = _field(raw, f"{where}.{raw.get('id')}", GROUP_PART_TYPES)
+        _check_range(part, parts, f"{where}.{part.id}")
+        parts[part.id] = part
+    data["fields"] = tuple(parts.values())
     return Field(**data)
+
+
+RANGE_KEYS = ("not_future", "not_before", "not_after", "after")
+
+
+def _check_range(f: Field, earlier: dict[str, Field], where: str) -> None:
+    """A date's range may name only dates asked before it (in its group item, or before it in the
+    wizard) and registry facts that exist; the titles of the dates it names are kept for messages."""
+    if f.type != "date":
+        if any(getattr(f, key) for key in RANGE_KEYS):
+            raise ValueError(f"{where}: only a date field has a date range")
+        return
+    named = [f.after] if f.after else []
+    for bound in (f.not_before, f.not_after):
+        if not bound:
+            continue
+        try:
+            kind, name = bound_reference(bound)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if kind == "field":
+            named.append(name)
+        elif kind == "fact" and (name.startswith("_") or not hasattr(RegistryFacts, name)):
+            raise ValueError(f"{where}: the date range names the unknown fact {name!r}")
+    for name in named:
+        other = earlier.get(name)
+        if other is None or other.type != "date":
+            raise ValueError(f"{where}: the date range names {name!r}, which is not a date asked before it")
+        f.compared_with[name] = other.title or other.label
 
 
 def load_wizard(data: dict, where: str) -> Wizard:
     """Build and check a wizard from a definition's `application` section."""
     steps = []
     seen_fields: set[str] = set()
+    earlier: dict[str, Field] = {}
     for raw in data["steps"]:
         step_where = f"{where}: step {raw.get('id')}"
         if set(raw) - STEP_KEYS:
@@ -187,6 +222,9 @@ def load_wizard(data: dict, where: str) -> Wizard:
         if raw.get("when"):
             check_syntax(raw["when"], step_where)
         fields = tuple(_field(f, f"{step_where}.{f.get('id')}") for f in raw.get("fields", ()))
+        for f in fields:
+            _check_range(f, earlier, f"{step_where}.{f.id}")
+            earlier[f.id] = f
         duplicate = seen_fields & {f.id for f in fields}
         if duplicate:
             raise ValueError(f"{step_where}: field ids used twice: {sorted(duplicate)}")
