@@ -117,3 +117,13 @@ def test_a_leave_that_cannot_be_true_is_refused_with_a_translated_reason(app, cl
     assert start in str(refused.value).replace("&#34;", '"').replace("&#39;", "'")
     if lang != "en":
         assert "the certificate is issued when the leave begins" not in str(refused.value)
+
+
+@pytest.mark.parametrize("lang,place", [("kk", "Қайнар ауылы, Абай ауданы"), ("ru", "село Кайнар, Абайский район"),
+                                        ("en", "Kainar village, Abai district")])
+def test_registry_places_are_written_in_the_application_language(app, client, lang, place):
+    with app.app_context():
+        service = _service("semipalatinsk-compensation")
+    walk(client, service, load("semipalatinsk-compensation"), lang=lang)
+    xml = client.get(f"/{lang}/services/semipalatinsk-compensation/apply/application.xml").text
+    assert f'<fact name="residencePeriod">maximum|{place}|1961-09-25|1978-06-30</fact>' in xml

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -71,6 +72,32 @@ def test_every_person_has_three_full_names(people):
             assert all(isinstance(v, str) and v for v in parts.values()), (p["iin"], lang)
         assert all(v.isascii() for v in p["name"]["en"].values()), p["iin"]
         assert not set("әғқңөұүһіӘҒҚҢӨҰҮҺІ") & set("".join(p["name"]["ru"].values())), p["iin"]
+
+
+def _registry_texts(p: dict):
+    """(where, value) for every registry text of a person: addresses, places, bodies, employers, causes."""
+    for key in ("region", "locality", "address"):
+        yield f"residence.{key}", p["residence"][key]
+    if "unemployment" in p:
+        yield "unemployment.centre", p["unemployment"]["centre"]
+    if "disability" in p:
+        yield "disability.cause", p["disability"]["cause"]
+    if "work_injury" in p:
+        yield "work_injury.employer", p["work_injury"]["employer"]
+    for n, period in enumerate(p.get("semipalatinsk", [])):
+        yield f"semipalatinsk[{n}].locality", period["locality"]
+
+
+def test_every_registry_text_has_kazakh_russian_and_english_variants(people):
+    """Issue 13: registry data shown in English on kk and ru pages."""
+    for p in people:
+        for where, value in _registry_texts(p):
+            assert isinstance(value, dict) and set(value) == {"kk", "ru", "en"}, (p["iin"], where, value)
+            assert all(isinstance(v, str) and v.strip() for v in value.values()), (p["iin"], where)
+            assert value["en"].isascii(), (p["iin"], where)
+            assert re.search("[А-Яа-яӘәҒғҚқҢңӨөҰұҮүҺһІі]", value["kk"]), (p["iin"], where, "kk is not Cyrillic")
+            assert re.search("[А-Яа-яЁё]", value["ru"]), (p["iin"], where, "ru is not Cyrillic")
+            assert not set("әғқңөұүһіӘҒҚҢӨҰҮҺІ") & set(value["ru"]), (p["iin"], where, "Kazakh letters in ru")
 
 
 # ---------------------------------------------------------------- references
@@ -188,7 +215,7 @@ def test_marriages_on_both_sides_of_1_june_2008(people):
 def test_a_baikonur_resident_can_log_in(holders, people):
     for p in people:
         r = p["residence"]
-        assert (r["locality"] == "Baikonur") == r["baikonur"], p["iin"]
+        assert (r["locality"]["en"] == "Baikonur") == r["baikonur"], p["iin"]
     assert any(p["residence"]["baikonur"] for p in holders)
 
 

@@ -286,7 +286,8 @@ class RegistryFacts:
         residence = self.person.residence
         if residence is None:
             return [Row("address", gettext("Registered address"), gettext("Not registered"), "")]
-        text = ", ".join(part for part in (residence.address, residence.locality, residence.region) if part)
+        parts = (residence.address, residence.locality, residence.region)
+        text = ", ".join(part for part in (p.in_language(self.language) for p in parts) if part)
         return [Row("address", gettext("Registered address"), text, text)]
 
     def _rows_marriage(self) -> list[Row]:
@@ -342,10 +343,11 @@ class RegistryFacts:
         if record is None:
             return [Row("unemployed", gettext("Registered as unemployed"), gettext("No"), "false")]
         status = gettext("Registered") if record.status == "registered" else gettext("Removed from the register")
+        centre = record.centre.in_language(self.language)
         return [
             Row("unemploymentStatus", gettext("Registered as unemployed"), status, record.status),
             Row("unemploymentRegisteredOn", gettext("Registered on"), _date(record.registered_on), record.registered_on.isoformat()),
-            Row("employmentCentre", gettext("Employment centre"), record.centre, record.centre),
+            Row("employmentCentre", gettext("Employment centre"), centre, centre),
         ]
 
     def _rows_disability(self) -> list[Row]:
@@ -382,10 +384,11 @@ class RegistryFacts:
             Row(
                 "residencePeriod",
                 str(SEMIPALATINSK_ZONES.get(p.zone, p.zone)),
-                gettext("%(place)s, from %(start)s to %(end)s", place=p.locality, start=_date(p.start), end=_date(p.end)),
-                f"{p.zone}|{p.locality}|{p.start.isoformat()}|{p.end.isoformat()}",
+                gettext("%(place)s, from %(start)s to %(end)s", place=place, start=_date(p.start), end=_date(p.end)),
+                f"{p.zone}|{place}|{p.start.isoformat()}|{p.end.isoformat()}",
             )
             for p in self.person.semipalatinsk
+            for place in (p.locality.in_language(self.language),)
         ]
 
     def _rows_work_injury(self) -> list[Row]:
@@ -393,7 +396,7 @@ class RegistryFacts:
         if injury is None:
             return [Row("workInjury", gettext("Harm to health at work"), gettext("None recorded"), "")]
         return [
-            Row("employer", gettext("Former employer"), injury.employer, injury.employer_bin),
+            Row("employer", gettext("Former employer"), injury.employer.in_language(self.language), injury.employer_bin),
             Row("employerLiquidatedOn", gettext("Liquidated through bankruptcy on"), _date(injury.liquidated_on), injury.liquidated_on.isoformat()),
             Row("capitalizationEndedOn", gettext("Capitalised payments ended on"), _date(injury.capitalization_ended_on), injury.capitalization_ended_on.isoformat()),
             Row("harmPercent", gettext("Loss of ability to work"), f"{injury.harm_percent}%", str(injury.harm_percent)),
