@@ -826,7 +826,7 @@ def _password_page(draft: CitizenRequest, challenge: codes.Challenge, error: str
         fragment="sms_status",
         draft=draft,
         challenge=challenge,
-        status=codes.status(challenge.iin),
+        status=codes.status(challenge.iin, purpose=challenge.purpose, document_sha256=challenge.document_sha256),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
         entered=entered,
