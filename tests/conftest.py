@@ -88,11 +88,17 @@ def check_page(response) -> None:
     path_lang = response.request.path.strip("/").split("/", 1)[0]
     if path_lang in ("kk", "ru", "en"):
         assert lang == path_lang, f"{response.request.path}: <html lang={lang!r}>"
+    visible = re.sub(r"\s+", " ", " ".join(document.itertext()))
     if lang in ("kk", "ru"):
-        visible = " ".join(document.itertext())
-        visible = re.sub(r"\s+", " ", visible)
         leftovers = [msgid for msgid in _untranslatable(lang) if msgid in visible]
         assert not leftovers, f"{response.request.path}: untranslated {leftovers[:5]}"
+    _no_double_full_stop(response.request.path, visible)
+
+
+def _no_double_full_stop(path: str, visible: str) -> None:
+    """No ".." that is not an ellipsis: an abbreviation's stop before a sentence's (Russian "2026 г..")."""
+    doubled = re.search(r"(?<![.\s])\.\.(?!\.)", visible)
+    assert not doubled, f"{path}: a double full stop in {visible[max(0, doubled.start() - 60):doubled.end() + 10]!r}"
 
 
 _LIMITER_STORAGE: list = []

@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 
 from webapp.applications import drafts
 from webapp.applications.document import AnswerValue, ApplicationDocument, AttachedFile, FactGroup
-from webapp.i18n import money
+from webapp.i18n import long_date, money
 from webapp.models import ApplicationDraft
 from webapp.registries import Person, StateRegistries
 from webapp.services import ServicePassport
@@ -242,7 +242,7 @@ class ApplicationInProgress:
         if f.type in ("choice", "yesno"):
             return dict(self.choices(f)).get(value, value)
         if f.type == "date":
-            return format_date(dt.date.fromisoformat(value), "long")
+            return long_date(dt.date.fromisoformat(value))
         if f.type == "money":
             return money(value)
         if f.type == "iban":

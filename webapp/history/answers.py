@@ -13,10 +13,10 @@ import logging
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_decimal, gettext
 
 from webapp.clock import today
-from webapp.i18n import current_language, money
+from webapp.i18n import current_language, long_date, money
 from webapp.models import Application
 from webapp.services import ServicePassport
 from webapp.services.fields import YES_NO, Field
@@ -69,7 +69,7 @@ def _display(f: Field, value: Any, application: Application, choices: _Choices) 
         if f.type in ("choice", "yesno"):
             return choices.label(f, str(value))
         if f.type == "date":
-            return format_date(dt.date.fromisoformat(str(value)), "long")
+            return long_date(dt.date.fromisoformat(str(value)))
         if f.type == "money":
             return money(value)
         if f.type == "iban":

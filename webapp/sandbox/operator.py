@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, request, url_for
-from flask_babel import format_date, gettext as _, lazy_gettext as _l, lazy_pgettext
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext
 from flask_babel import format_decimal
 
 from signing.verify import Refused
 from webapp import clock
 from webapp.extensions import db
-from webapp.i18n import best_language, money
+from webapp.i18n import best_language, long_date, money
 from webapp.models import Application, ApplicationEvent, ProviderMessage
 from webapp.provider import delivery, inbox, lifecycle
 from webapp.rendering import render_page
@@ -310,7 +310,7 @@ def _timeline(application: Application) -> list[dict]:
 
 
 def _long(iso: str) -> str:
-    return format_date(dt.date.fromisoformat(iso), "long")
+    return long_date(dt.date.fromisoformat(iso))
 
 
 def _last_event(application: Application, status: str) -> ApplicationEvent | None:
@@ -460,12 +460,12 @@ def _explain(application: Application, status: str, fields: dict) -> str:
         return _(
             "A refusal can come only %(days)s working days after the provisional refusal, when the hearing is over: "
             "on or after %(date)s. Date the refusal then, or wait.",
-            days=lifecycle.HEARING_WORKING_DAYS, date=format_date(earliest, "long") if earliest else "—",
+            days=lifecycle.HEARING_WORKING_DAYS, date=long_date(earliest) if earliest else "—",
         )
     if status == "refused" and application.status == "documents_requested" and application.citizen_due_on:
         return _(
             "The citizen has until %(date)s to provide the documents; a refusal can come only after that day.",
-            date=format_date(application.citizen_due_on, "long"),
+            date=long_date(application.citizen_due_on),
         )
     if status == "in_processing" and fields.get("due_on"):
         term = find(application.service_slug).term

@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from webapp.i18n import long_date
 from webapp.registries import Disability, Person, StateRegistries
 
 # Article 11 of the Social Code: 63 for men; 61 for women until 2028.
@@ -82,7 +83,7 @@ def years_between(start: dt.date, end: dt.date) -> int:
 
 
 def _date(value: dt.date | None) -> str:
-    return format_date(value, "long") if value else gettext("No end date")
+    return long_date(value) if value else gettext("No end date")
 
 
 class RegistryFacts:
@@ -257,7 +258,7 @@ class RegistryFacts:
         value = self.get(source)
         if source.startswith("children"):
             return [
-                (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=format_date(c.birth_date, "long")))
+                (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=long_date(c.birth_date)))
                 for c in value
             ]
         if source == "own_bank_accounts":
