@@ -371,7 +371,8 @@ def test_the_rules_check_the_chosen_record_against_the_registry(app):
             decision = auto_decide.evaluate(application, today=dt.date(2026, 11, 23))
             assert decision.assign is assign, decision
         assert decision.reasons == [
-            "Child chosen in the application is not among the records the state database holds for the applicant today."
+            "Child you are applying for: the choice in the application is not among the records the state database"
+            " holds for the applicant today."
         ]
         # A year later the daughter is over one: the same application would be refused.
         application = db.session.scalar(db.select(Application).filter_by(number=eligible))

@@ -113,8 +113,8 @@ def evaluate(application: Application, today: dt.date | None = None) -> Decision
                         continue
                     if str(chosen) not in {value for value, _label in facts.options(f.options_from)}:
                         reasons.append(gettext(
-                            "%(field)s chosen in the application is not among the records the state database "
-                            "holds for the applicant today.", field=gettext(f.title or f.label),
+                            "%(field)s: the choice in the application is not among the records the state "
+                            "database holds for the applicant today.", field=gettext(f.title or f.label),
                         ))
     if reasons:
         return Decision(False, reasons)
