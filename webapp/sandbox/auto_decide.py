@@ -28,6 +28,8 @@ registries do not hold, so the sandbox assigns a fixed number of monthly
 calculation indexes (MRP, the unit Kazakh law states benefits in; 4 325
 tenge in 2026): 10 MRP a month by default, for 12 months from the decision;
 child care for 12 months from the child's birth, up to the first birthday.
+A service whose passport says `payment: one-off` gets the award's months'
+worth at once, without a period (the Semipalatinsk compensation).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class Award:
     @property
     def monthly_amount(self) -> Decimal:
         return (self.mrp * MRP).quantize(Decimal("0.01"))
+
+    @property
+    def one_off_amount(self) -> Decimal:
+        return self.monthly_amount * self.months
 
 
 DEFAULT_AWARD = Award()
@@ -119,6 +125,8 @@ def evaluate(application: Application, today: dt.date | None = None) -> Decision
     if reasons:
         return Decision(False, reasons)
     award = AWARDS.get(application.service_slug, DEFAULT_AWARD)
+    if passport is not None and passport.payment == "one-off":
+        return Decision(True, amount=award.one_off_amount)
     start = _start(award, application, registries, today)
     return Decision(True, amount=award.monthly_amount, period=(start, _add_months(start, award.months)))
 
