@@ -127,3 +127,36 @@ def test_registry_places_are_written_in_the_application_language(app, client, la
     walk(client, service, load("semipalatinsk-compensation"), lang=lang)
     xml = client.get(f"/{lang}/services/semipalatinsk-compensation/apply/application.xml").text
     assert f'<fact name="residencePeriod">maximum|{place}|1961-09-25|1978-06-30</fact>' in xml
+
+
+def test_what_happened_is_a_paragraph_with_a_character_count(app, client):
+    """Issue 13: the local-assistance "why" answer was a one-line input; it is a textarea with a
+    character count the server writes (so it works without JavaScript) and checks."""
+    from tests.journeys import token
+
+    with app.app_context():
+        service = _service("local-social-assistance")
+    journey = load("local-social-assistance")
+    unanswered = {**journey, "answers": {k: v for k, v in journey["answers"].items() if k != "circumstances"}}
+    with pytest.raises(AssertionError, match="step circumstances refused"):
+        walk(client, service, unanswered, lang="ru")
+    path = "/ru/services/local-social-assistance/apply/circumstances"
+    page = client.get(path).text
+    assert re.search(r'<textarea class="q-textarea" id="circumstances" name="circumstances" rows="5"'
+                     r' aria-describedby="circumstances-hint circumstances-limit">', page)
+    assert "Можно ввести до 500 символов" in page and "Осталось символов: 500" in page
+    assert 'aria-live="polite"' in page and "maxlength" not in page
+    too_long = "Сгорел дом.\r\n" + "а" * 490
+    refused = client.post(path, data={"csrf_token": token(page), "action": "continue", "circumstances": too_long})
+    assert refused.status_code == 200
+    assert "количество символов не должно превышать 500" in refused.text
+    assert "Слишком много символов: 2" in refused.text and "а" * 490 in refused.text
+    two_paragraphs = "Сгорел дом.\r\n\r\n\r\nНужны  одежда и   посуда."
+    saved = client.post(path, data={"csrf_token": token(refused.text), "action": "continue",
+                                    "circumstances": two_paragraphs})
+    assert saved.status_code == 302 and saved.location.endswith("/account")
+    account = client.get(saved.location).text
+    client.post(saved.location, data={"csrf_token": token(account), "action": "continue",
+                                      "account": journey["answers"]["account"]["account"]})
+    check = client.get("/ru/services/local-social-assistance/apply/check").text
+    assert '<p class="q-body">Сгорел дом.</p><p class="q-body">Нужны одежда и посуда.</p>' in check

@@ -137,8 +137,8 @@ def request_rows(req: CitizenRequest, change: str | None = None) -> list[dict]:
         rows.append(({"key": _("IIN"), "value": req.iin}, False))
     elif req.application is not None:
         rows.append(({"key": _("Application"), "value": req.application.number}, False))
-    if req.kind == "complaint":
-        rows.append(({"key": _("To"), "value": addressee_label(req)}, True))
+    if req.kind == "complaint" and change:  # a sent one says it as "Sent to"
+        rows.append(({"key": _("Addressee"), "value": addressee_label(req)}, True))
     text_key = _("Description of the steps") if req.kind == "malfunction" else _("Text")
     files_key = _("Screenshots") if req.kind == "malfunction" else _("Files")
     rows.append(({"key": text_key, "value": req.text.split("\n") if req.text else _("None")}, True))

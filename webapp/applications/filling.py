@@ -247,6 +247,8 @@ class ApplicationInProgress:
             return money(value)
         if f.type == "iban":
             return " ".join(value[i:i + 4] for i in range(0, len(value), 4))
+        if f.multiline:
+            return [line for line in str(value).split("\n") if line]
         if f.type == "file":
             return [f"{a.original_name} ({_size(a.size)})" for a in self.draft.attachments if a.public_id in value]
         if f.type == "group":

@@ -75,6 +75,8 @@ def _display(f: Field, value: Any, application: Application, choices: _Choices) 
         if f.type == "iban":
             text = str(value)
             return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+        if f.multiline:
+            return [line for line in str(value).split("\n") if line]
         if f.type == "file":
             ids = set(value) if isinstance(value, list) else {value}
             return [f"{a.original_name} ({_size(a.size)})" for a in application.attachments if a.public_id in ids] \

@@ -179,6 +179,12 @@ def normalise_text(value: str) -> str:
     return re.sub(r"\s+", " ", value or "").strip()
 
 
+def normalise_paragraphs(value: str) -> str:
+    """A multi-line answer: each line as normalise_text makes it, at most one empty line between paragraphs."""
+    lines = [normalise_text(line) for line in (value or "").splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def normalise_iban(value: str) -> str:
     return re.sub(r"[\s\-]", "", value or "").upper()
 
@@ -258,6 +264,7 @@ class Field:
     options_from: str = ""
     other_option: str = ""  # label of an extra "none of these" option, value "other"
     max_length: int = 200
+    multiline: bool = False  # a text answered in a paragraph or more: a textarea with a character count
     min: Any = None
     max: Any = None
     not_future: bool = False
@@ -338,7 +345,7 @@ class Field:
         return checker(raw, context)
 
     def _check_text(self, raw, context):
-        text = normalise_text(raw)
+        text = normalise_paragraphs(raw) if self.multiline else normalise_text(raw)
         if len(text) > self.max_length:
             raise FieldError("too_long", max=self.max_length)
         return text

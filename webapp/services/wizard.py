@@ -171,6 +171,8 @@ def _field(data: dict, where: str, types: set[str] = FIELD_TYPES) -> Field:
         raise ValueError(f"{where}: a group needs fields")
     if data["type"] in ("choice",) and not (data.get("options") or data.get("options_from")):
         raise ValueError(f"{where}: a choice needs options or options_from")
+    if data.get("multiline") and data["type"] != "text":
+        raise ValueError(f"{where}: only a text field can be multiline")
     data["options"] = tuple((o["value"], o["label"]) for o in data.get("options", ()))
     parts: dict[str, Field] = {}
     for raw in data.get("fields", ()):
