@@ -229,3 +229,15 @@ def test_registry_enumerations(people):
         for period in p.get("semipalatinsk", []):
             assert period["zone"] in zones, p["iin"]
             assert period["from"] <= period["to"], p["iin"]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_every_note_on_the_test_citizens_page_is_translated(people, lang):
+    """The notes are msgids (webapp/i18n_extract.py): each must have a translation, or the page shows English."""
+    from babel.messages.pofile import read_po
+
+    with (CITIZENS.parent.parent.parent / "translations" / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalogue = read_po(fh)
+    missing = [note for p in people for note in p.get("good_for", ())
+               if not (catalogue.get(note) and catalogue.get(note).string and not catalogue.get(note).fuzzy)]
+    assert not missing, missing[:3]
