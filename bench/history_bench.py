@@ -186,7 +186,7 @@ def log_in(client: FlaskClient, iin: str) -> None:
 def numbers_on(text: str) -> list[str]:
     """The registration numbers in the list's rows, in order (as tests/test_history.py reads them)."""
     return re.findall(
-        r'<th scope="row" class="q-table__cell q-history-table__number"><a class="q-link" href="[^"]+">([\d-]+)</a>',
+        r'<th scope="row" class="q-table__cell q-history-table__number"[^>]*><a class="q-link" href="[^"]+">([\d-]+)</a>',
         text,
     )
 

@@ -49,8 +49,11 @@ def form_data(field: Field, value, prefix: str = "") -> dict:
     return {name: str(value)}
 
 
-def walk(client, service, journey: dict, lang: str = "en", max_pages: int = 40):
-    """Log in, start the application and answer every step; returns the last response."""
+def walk(client, service, journey: dict, lang: str = "en", max_pages: int = 40, pages: list | None = None):
+    """Log in, start the application and answer every step; returns the last response.
+
+    `pages`, when given, collects each step's page as it was first shown.
+    """
     response = log_in(client, journey["citizen"], lang=lang)
     assert response.status_code == 302, f"log in as {journey['citizen']} failed"
     base = f"/{lang}/services/{service.slug}/apply"
@@ -70,6 +73,8 @@ def walk(client, service, journey: dict, lang: str = "en", max_pages: int = 40):
         assert step is not None, f"redirected to unknown step {path}"
         page = client.get(path)
         assert page.status_code == 200, page.text[:2000]
+        if pages is not None:
+            pages.append(page)
         data = {"csrf_token": token(page.text), "action": "continue"}
         given = answers.get(step_id, {})
         if step.kind == "confirm":

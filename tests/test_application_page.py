@@ -119,7 +119,7 @@ def test_opening_a_notification_marks_it_read_and_shows_the_signature_verdict(ap
     body = text(page)
     assert "Decision: approved" in body
     assert "Amount: ₸54,321.00." in body
-    assert "certified by the digital signature of ЖАҚСЫБЕКОВА САУЛЕ (Head of the organisation), STATE SOCIAL INSURANCE FUND JSC" in body
+    assert "certified by the digital signature of ЖАҚСЫБЕКОВА САУЛЕ (Head of the organisation), State Social Insurance Fund JSC" in body
     assert "Valid signature" in body
     assert "040340000304" in body and "Head of the organisation" in body
     assert "Certificate serial number" in body and "Not revoked" in body

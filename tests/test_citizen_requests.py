@@ -385,7 +385,8 @@ def test_a_complaint_about_the_result_is_signed_and_listed(app, client, number):
              ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
     form_url = f"{ACCOUNT}/applications/{number}/complaint"
     assert "authorised body for assessing and controlling the quality" in client.get(form_url).text
-    saved = fill(client, form_url, {"text": "The amount is too low."}, [upload("certificate.pdf")])
+    saved = fill(client, form_url, {"addressee": "quality-authority", "text": "The amount is too low."},
+                 [upload("certificate.pdf")])
     number_c = request_number(sign_by_eds(app, client, saved.location))
     assert number_c.startswith("C-2026-")
     assert application(app, number).status == "assigned", "a complaint changes nothing in the application"
@@ -393,6 +394,25 @@ def test_a_complaint_about_the_result_is_signed_and_listed(app, client, number):
     assert b"quality-authority" in sent.document and b'status="assigned"' in sent.document
     listed = client.get(f"{ACCOUNT}/requests")
     assert number_c in listed.text and "Complaint about the result" in listed.text and "Signed and sent" in listed.text
+
+
+def test_a_complaint_goes_to_the_providers_head_or_the_authorised_body(app, client, number):
+    """Issue 13: the passport names the provider's head, the authorised body and the court;
+    the form offered only the authorised body."""
+    provider(app, number, ("registered", {"at": MONDAY}),
+             ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
+    form_url = f"{ACCOUNT}/applications/{number}/complaint"
+    page = client.get(form_url).text
+    assert 'value="provider-head"' in page and 'value="quality-authority"' in page
+    assert "State Social Insurance Fund JSC" in page and "go to court" in page
+    unchosen = fill(client, form_url, {"text": "Please look again."})
+    assert "Choose who should consider your complaint" in problem(unchosen) and "Please look again." in unchosen.text
+    saved = fill(client, form_url, {"addressee": "provider-head", "text": "Please look again."})
+    assert "The head of the service provider" in client.get(saved.location).text
+    number_c = request_number(sign_by_eds(app, client, saved.location))
+    assert b"<addressee>provider-head</addressee>" in stored(app, number_c).document
+    shown = client.get(f"{ACCOUNT}/requests/{number_c}").text
+    assert "The head of the service provider" in shown and "authorised body" not in shown
 
 
 def test_a_malfunction_report_is_signed_and_listed(app, client, number):

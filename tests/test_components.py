@@ -648,6 +648,7 @@ def test_step_indicator():
     span = one(root, "span")
     assert classes(span) == {"q-caption-m", "q-step"}
     assert text_of(span) == "Step 2 of 5"
+    assert text_of(one(check_markup(render("step_indicator(2, None)")), "span")) == "Step 2"
 
 
 # ───────────────────────────── layout macros ─────────────────────────────

@@ -256,3 +256,41 @@ def test_group_items_are_checked_part_by_part():
     assert anchors == ["rooms-1-name", "rooms-1-area"]
     assert caught.value.errors[0][1].startswith("Room 2: Name")
     assert error_code(lambda: group.check([], context())) == "group_min"
+
+
+def test_date_ranges_can_refer_to_today_other_answers_and_facts():
+    ctx = context()
+    ctx.fact = {"birth_date": dt.date(1990, 5, 17)}.get
+    recent = Field(id="d", type="date", label="Date", not_before="today-30", not_after="today+7")
+    assert recent.check({"day": "24", "month": "10", "year": "2026"}, ctx) == "2026-10-24"
+    assert error_code(lambda: recent.check({"day": "23", "month": "10", "year": "2026"}, ctx)) == "date_before"
+    assert error_code(lambda: recent.check({"day": "1", "month": "12", "year": "2026"}, ctx)) == "date_after"
+    born = Field(id="d", type="date", label="Date", not_before="fact:birth_date")
+    assert error_code(lambda: born.check({"day": "16", "month": "5", "year": "1990"}, ctx)) == "date_before"
+    end = Field(id="to", type="date", label="To", after="from", not_after="field:from+169",
+                compared_with={"from": "Start"})
+    with_start = ctx.with_answers({"from": "2026-11-16"})
+    assert end.check({"day": "21", "month": "3", "year": "2027"}, with_start) == "2027-03-21"
+    with pytest.raises(FieldError) as same_day:
+        end.check({"day": "16", "month": "11", "year": "2026"}, with_start)
+    assert same_day.value.code == "date_not_after"
+    assert same_day.value.message("To", {}) == "To: the date must be later than Start"
+    assert end.check({"day": "4", "month": "5", "year": "2027"}, with_start) == "2027-05-04"  # the 170th day
+    assert error_code(lambda: end.check({"day": "5", "month": "5", "year": "2027"}, with_start)) == "date_after"
+    # Without the start (not given, or itself wrong) only the start's own error shows.
+    assert end.check({"day": "1", "month": "1", "year": "2020"}, ctx) == "2020-01-01"
+
+
+def test_a_group_items_end_is_checked_against_its_own_start():
+    group = Field(id="periods", type="group", label="Periods", item_label="Period", fields=(
+        Field(id="from", type="date", label="From"),
+        Field(id="to", type="date", label="To", after="from", compared_with={"from": "From"}),
+    ))
+    day = lambda d: {"day": d[8:], "month": d[5:7], "year": d[:4]}  # noqa: E731
+    good = [{"from": day("2020-01-01"), "to": day("2020-02-01")}, {"from": day("2021-01-01"), "to": day("2021-01-02")}]
+    assert group.check(good, context()) == [{"from": "2020-01-01", "to": "2020-02-01"},
+                                            {"from": "2021-01-01", "to": "2021-01-02"}]
+    bad = [{"from": day("2021-01-01"), "to": day("2020-02-01")}]
+    with pytest.raises(GroupErrors) as caught:
+        group.check(bad, context())
+    assert caught.value.errors == [("periods-0-to", "Period 1: To: the date must be later than From")]

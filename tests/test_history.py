@@ -59,7 +59,7 @@ def bulk(app, count: int, iin: str = MOTHER_WITH_BABY, start: int = 0, same_time
 
 def numbers_on(page) -> list[str]:
     """The registration numbers in the list's rows, in order."""
-    return re.findall(r'<th scope="row" class="q-table__cell q-history-table__number"><a class="q-link" href="[^"]+">([\d-]+)</a>', page.text)
+    return re.findall(r'<th scope="row" class="q-table__cell q-history-table__number"[^>]*><a class="q-link" href="[^"]+">([\d-]+)</a>', page.text)
 
 
 def link(page, rel: str) -> str:

@@ -1,6 +1,7 @@
 """Languages: the URL picks it, the switcher keeps the page, formats follow it."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_pages_are_in_their_language(client):
     "lang, amount, date",
     [
         ("kk", "42\xa0500,50\xa0₸", "2026\u202fж. 23 қараша"),
-        ("ru", "42\xa0500,50\xa0₸", "23 ноября 2026\u202fг."),
+        ("ru", "42\xa0500,50\xa0₸", "23 ноября 2026"),
         ("en", "₸42,500.50", "November 23, 2026"),
     ],
 )
@@ -88,3 +89,16 @@ def test_the_t_filter_refuses_an_empty_text_under_test_and_shows_nothing_in_serv
         finally:
             app.testing = True
     assert "An empty text went through the t filter" in caplog.text
+
+
+def test_a_russian_sentence_ending_in_a_date_has_one_full_stop(app, client):
+    """Issue 13: the Russian confirmation said "… до 3 декабря 2026 г.." (CLDR's "г." plus the full stop)."""
+    from tests.test_sms_signing import ask_for_password, enter, last_code
+    from tests.test_eds import at_check
+
+    at_check(client, lang="ru")
+    sent = ask_for_password(client, "/ru/services/child-care-under-one/apply")
+    confirmation = client.get(enter(client, sent.location, last_code(client)).location)
+    assert confirmation.status_code == 200
+    assert re.search(r"до \d{1,2} [а-я]+ \d{4}\.(?!\.)", confirmation.text), "the due date ends the sentence"
+    assert "г.." not in confirmation.text

@@ -58,7 +58,7 @@ REQUIRED = {
     "complaint": str,
     "offline_route": str,
 }
-OPTIONAL = {"proactive": str, "result_online": str, "legal_basis": str}
+OPTIONAL = {"proactive": str, "result_online": str, "legal_basis": str, "payment": str}
 WIZARD = {"application"}
 
 TERM_OPTIONAL_INTS = {"extension_working_days", "portal_minutes", "documents_request_working_days"}
@@ -114,6 +114,7 @@ def test_keys_and_types(slug):
     for key, kind in OPTIONAL.items():
         if key in data:
             assert isinstance(data[key], kind) and data[key].strip(), key
+    assert data.get("payment", "monthly") in ("monthly", "one-off")
     if "application" in data:  # the Request Online wizard, checked by the loader itself
         assert isinstance(data["application"], dict) and data["application"]["steps"]
     for key, kind in REQUIRED.items():

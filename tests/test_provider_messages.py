@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from tests.conftest import MOTHER_WITH_BABY
 from tests.test_eds import at_check, issued, key, send
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
-from webapp.provider import messages
+from webapp.provider import inbox, messages
 from webapp.sandbox.provider import signed_message
 
 MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
@@ -137,3 +138,50 @@ def test_decisions_go_by_sms_too(app, client, number):
         post(client, signed_message(number, "assigned", at=MONDAY, amount=Decimal("1"), period=(dt.date(2026, 1, 1), dt.date(2026, 2, 1))))
     newest = client.get("/sandbox/sms.json", query_string={"iin": MOTHER_WITH_BABY}).get_json()[0]
     assert number in newest["text"] and "approved" in newest["text"]
+
+
+def test_every_service_has_its_own_body_signing_in_the_sandbox(app):
+    """Issue 13: the special allowance's decision came signed by the Social Insurance Fund, not by
+    the territorial department of the Committee its passport names."""
+    from webapp.sandbox.pki import PROVIDERS
+    from webapp.services import catalogue
+
+    bodies = app.config["PROVIDER_BODIES"]
+    assert set(PROVIDERS) == set(bodies) == set(app.config["PROVIDER_BINS"])
+    with app.app_context():
+        assert {p.provider for p in catalogue()} <= set(bodies.values())
+
+
+def test_a_decision_is_signed_by_the_body_the_passport_names_and_shown_in_the_page_language(app, client):
+    from tests.conftest import log_in
+    from tests.test_sandbox_operator import stored
+    from webapp.sandbox.provider import say
+
+    veteran = "620411369754"
+    number = stored(app, veteran, {"category": "combat-veteran-other-states", "account": "KZ645638375210077827"},
+                    slug="special-state-allowance")
+    with app.test_request_context():
+        say(number, "registered", at=MONDAY)
+        say(number, "assigned", at=MONDAY, amount=Decimal("43250"), period=(dt.date(2026, 12, 1), dt.date(2027, 12, 1)))
+        message = db.session.scalar(db.select(ProviderMessage).order_by(ProviderMessage.id.desc()))
+        assert message.signer_bin == "170440001104"
+        notification = db.session.scalar(db.select(Notification).filter_by(kind="assigned"))
+    log_in(client, veteran, lang="kk")
+    page = client.get(f"/kk/account/notifications/{notification.public_id}").text
+    sentence = re.search(r"ТӨЛЕГЕНОВ АРМАН[^<]*", page).group(0)
+    assert "Еңбек, әлеуметтік қорғау және көші-қон комитетінің аумақтық бөлімшесі" in sentence, sentence
+    assert not re.search(r"[A-Z]{4,}", sentence), sentence
+
+
+def test_a_body_cannot_decide_another_bodys_service(app):
+    from signing.verify import Refused
+    from tests.test_sandbox_operator import stored
+    from webapp.sandbox.pki import PROVIDER
+    from webapp.sandbox.provider import provider_key
+
+    number = stored(app, "620411369754", {"category": "combat-veteran-other-states"}, slug="special-state-allowance")
+    with app.test_request_context():
+        message = messages.ProviderMessage(id="m-other-body", application=number, status="registered", at=MONDAY)
+        signed = sign_enveloped(messages.build(message), provider_key(PROVIDER.bin))
+        with pytest.raises(Refused, match="not the provider of special-state-allowance"):
+            inbox.receive(signed)

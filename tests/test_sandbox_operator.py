@@ -372,7 +372,8 @@ def test_the_rules_check_the_chosen_record_against_the_registry(app):
             decision = auto_decide.evaluate(application, today=dt.date(2026, 11, 23))
             assert decision.assign is assign, decision
         assert decision.reasons == [
-            "Child chosen in the application is not among the records the state database holds for the applicant today."
+            "Child you are applying for: the choice in the application is not among the records the state database"
+            " holds for the applicant today."
         ]
         # A year later the daughter is over one: the same application would be refused.
         application = db.session.scalar(db.select(Application).filter_by(number=eligible))
@@ -414,3 +415,37 @@ def test_a_real_consumer_decides_after_the_delay(app, monkeypatch, tmp_path):
     application = state(app, number)
     assert application.status == "assigned" and application.delivered_at is not None
     assert notifications(app, number) == ["registered", "assigned"]
+
+
+# Saule: the state database records her periods near the Semipalatinsk test site (webapp/sandbox/citizens.yaml).
+SEMIPALATINSK_CITIZEN = "610925477645"
+
+
+def test_a_one_off_compensation_is_assigned_once_not_monthly(app, client):
+    """Issue 13: the Semipalatinsk one-off compensation was offered as a monthly amount with a period."""
+    number = stored(app, SEMIPALATINSK_CITIZEN, {"account": "KZ886016101406349445"}, slug="semipalatinsk-compensation")
+    page = client.get(page_path(number)).text
+    assert "paid once" in page and "a month" not in page and "Monthly amount" not in page
+    act(client, number, "registered")
+    page = client.get(page_path(number)).text
+    assert "Amount paid once" in page and 'name="period_from-day"' not in page
+    response = act(client, number, "assigned", amount="519000")
+    assert response.status_code == 302, problem(response)
+    with app.app_context():
+        notification = db.session.scalar(db.select(Notification).filter_by(kind="assigned"))
+        assert notification.data == {"amount": "519000.00"}
+    assert "Amount paid once: ₸519,000.00" in client.get(page_path(number)).text
+    # The rules assign one amount, without a period.
+    with app.app_context():
+        other = db.session.scalar(db.select(Application).filter_by(number=stored(app, SEMIPALATINSK_CITIZEN,
+                                  {"account": "KZ886016101406349445"}, slug="semipalatinsk-compensation")))
+        decision = auto_decide.evaluate(other, today=dt.date(2026, 11, 23))
+    assert decision.assign and decision.period is None and decision.amount == Decimal("519000.00")
+
+
+def test_a_monthly_payment_still_has_its_period(app, client):
+    number = stored(app)
+    page = client.get(page_path(number)).text
+    assert "a month, from" in page
+    act(client, number, "registered")
+    assert 'name="period_from-day"' in client.get(page_path(number)).text

@@ -198,12 +198,23 @@ def test_another_code_only_after_sixty_seconds(ctx, phone):
     refusal = codes.issue(IIN, SIGN, DOC_A, None, phone.text, now=at(59))
     assert (refusal.reason, refusal.retry_after) == ("cool_down", 1)
     assert not refusal.ok
-    assert codes.status(IIN, now=at(30)).cool_down_seconds == 30
-    # The pause is per citizen, whatever the document or purpose.
-    assert codes.issue(IIN, codes.CHANGE_PHONE, DOC_B, None, phone.text, now=at(30)).reason == "cool_down"
+    assert codes.status(IIN, purpose=SIGN, document_sha256=DOC_A, now=at(30)).cool_down_seconds == 30
     send(phone, at(60))
     # Another citizen is not held up.
     send(phone, at(61), iin=OTHER_IIN)
+
+
+def test_the_pause_is_per_application(ctx, phone):
+    """Issue 13: a code for the next application right after signing another is not "just sent"."""
+    send(phone, T0)
+    other = codes.issue(IIN, SIGN, DOC_B, None, phone.text, now=at(10))
+    assert other.ok and other.document_sha256 == DOC_B
+    assert codes.issue(IIN, codes.CHANGE_PHONE, DOC_A, None, phone.text, now=at(11)).ok
+    assert codes.status(IIN, purpose=SIGN, document_sha256=DOC_B, now=at(30)).cool_down_seconds == 40
+    assert codes.status(IIN, purpose=SIGN, document_sha256=DOC_A, now=at(30)).cool_down_seconds == 30
+    assert codes.issue(IIN, SIGN, DOC_B, None, phone.text, now=at(30)).reason == "cool_down"
+    # The hourly limit still counts every code of the citizen.
+    assert codes.status(IIN, now=at(30)).codes_left_this_hour == 2
 
 
 def test_at_most_five_codes_an_hour(ctx, phone):

@@ -260,3 +260,24 @@ def test_a_password_of_another_application_says_so(app, client):
 
 def log_out(client):
     client.post("/en/logout", data={"csrf_token": csrf_token(client, "/en/account")})
+
+
+def test_a_password_for_the_next_application_right_after_signing_another(app, client):
+    """Issue 13: signing one application by SMS, then asking at once for the next one's password,
+    sends it, instead of "we have just sent you a password" about the other application."""
+    from tests.journeys import load, walk
+    from webapp.services import find
+
+    at_check(client)
+    first = ask_for_password(client)
+    assert enter(client, first.location, last_code(client)).location.endswith("/sent")
+    maternity = load("maternity-and-adoption")
+    mine = {**maternity, "citizen": MOTHER_WITH_BABY,
+            "answers": {**maternity["answers"], "account": {"account": "KZ435639722818662011"}}}
+    other_tab = app.test_client()  # logged in afresh: walk() logs in
+    assert walk(other_tab, find("maternity-and-adoption"), mine).request.path.endswith("/check")
+    second = ask_for_password(other_tab, "/en/services/maternity-and-adoption/apply")
+    assert second.status_code == 302 and "/sign/sms/" in second.location, problem(second)
+    page = other_tab.get(second.location)
+    assert "ask for a new password in" in page.text  # the pause now runs for this application
+    assert enter(other_tab, second.location, last_code(other_tab)).location.endswith("/sent")

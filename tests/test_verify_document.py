@@ -61,7 +61,7 @@ def test_a_providers_signed_decision(app, client):
         signed = signed_message("2026-0000001", "assigned", at=dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc))
     body = text(upload(client, signed))
     assert "Valid signature" in body
-    assert "ЖАҚСЫБЕКОВА САУЛЕ" in body and "STATE SOCIAL INSURANCE FUND JSC" in body
+    assert "ЖАҚСЫБЕКОВА САУЛЕ" in body and "ГОСУДАРСТВЕННЫЙ ФОНД СОЦИАЛЬНОГО СТРАХОВАНИЯ" in body
     assert "040340000304" in body and "Head of the organisation" in body
 
 

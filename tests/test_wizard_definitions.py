@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -59,17 +60,32 @@ def test_steps_shown_and_the_first_unanswered_follow_the_answers():
     )
     progress = Progress(w, {}, lambda name: None)
     assert [s.id for s in progress.visible] == ["risk", "last"]
+    # "detail" waits for the risk: how many steps there are is not known yet.
+    assert progress.position(w.step("risk")) == (1, None)
     assert progress.first_unanswered().id == "risk"
     assert not progress.may_open(w.step("last"))
     assert progress.failed_rules() == []
     chose_b = Progress(w, {"risk": "b"}, lambda name: None)
     assert [s.id for s in chose_b.visible] == ["risk", "detail", "last"]
     assert chose_b.position(w.step("detail")) == (2, 3)
+    assert Progress(w, {"risk": "a"}, lambda name: None).position(w.step("last")) == (2, 2)
     assert chose_b.first_unanswered().id == "detail"
     chose_a = Progress(w, {"risk": "a", "detail": "stale", "last": "x"}, lambda name: None)
     assert [r.id for r in chose_a.failed_rules()] == ["not-a"]
     # An answer to a step no longer shown is not part of the application.
     assert chose_a.relevant_answers() == {"risk": "a", "last": "x"}
+
+
+def test_a_step_waiting_on_a_hidden_step_does_not_hide_the_number_of_steps():
+    w = wizard(
+        [question("risk", "choice", options=[{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]),
+         {**question("detail"), "when": {"answer": "risk", "equals": "b"}},
+         {**question("more"), "when": {"answer": "detail", "equals": "x"}},
+         question("last")],
+    )
+    # "more" can never show once "detail" is hidden: the count is known.
+    assert Progress(w, {"risk": "a"}, lambda name: None).position(w.step("last")) == (2, 2)
+    assert Progress(w, {"risk": "b"}, lambda name: None).position(w.step("detail")) == (2, None)
 
 
 def test_an_answer_left_on_a_hidden_step_decides_nothing():
@@ -109,3 +125,49 @@ def test_a_proactive_block_that_sms_can_never_complete_is_refused():
     # Shown only to some (a Baikonur resident's statement), it is checked per citizen when the offer is made.
     steps[1]["when"] = {"fact": "baikonur"}
     assert load_wizard({"steps": steps, "proactive": proactive}, "test").proactive.offer == {"child": "first-option"}
+
+
+@pytest.mark.parametrize("part,message", [
+    ({"id": "to", "type": "date", "label": "To", "after": "nowhere"}, "'nowhere', which is not a date asked before it"),
+    ({"id": "to", "type": "date", "label": "To", "after": "note"}, "'note', which is not a date asked before it"),
+    ({"id": "to", "type": "date", "label": "To", "not_after": "field:later"}, "'later', which is not a date"),
+    ({"id": "to", "type": "date", "label": "To", "not_before": "yesterday"}, "is not a date bound"),
+    ({"id": "to", "type": "date", "label": "To", "not_before": "fact:shoe_size"}, "unknown fact 'shoe_size'"),
+    ({"id": "to", "type": "text", "label": "To", "not_future": True}, "only a date field has a date range"),
+])
+def test_a_date_range_naming_what_is_not_there_fails_when_loaded(part, message):
+    group = {"id": "g", "type": "group", "label": "G", "fields": [
+        {"id": "from", "type": "date", "label": "From"}, {"id": "note", "type": "text", "label": "Note"}, part,
+        {"id": "later", "type": "date", "label": "Later"}]}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        wizard([{"id": "g", "fields": [group]}])
+
+
+def test_a_date_may_be_compared_with_a_date_on_an_earlier_step():
+    w = wizard([question("began", "date"), question("ended", "date", after="began")])
+    assert w.step("ended").fields[0].compared_with == {"began": "Q"}
+
+
+def _date_fields(fields):
+    for f in fields:
+        if f.type == "date":
+            yield f
+        yield from _date_fields(f.fields)
+
+
+def _every_definition():
+    from webapp.config import REPO_ROOT
+    from webapp.services import DEFINITIONS, _load
+
+    for passport in _load((str(DEFINITIONS), str(REPO_ROOT / "tests" / "data" / "eleventh-service"))):
+        if passport.wizard:
+            for step in passport.wizard.steps:
+                for f in _date_fields(step.fields):
+                    yield pytest.param(f, id=f"{passport.slug}-{step.id}-{f.id}")
+
+
+@pytest.mark.parametrize("date_field", list(_every_definition()))
+def test_every_date_field_declares_the_range_its_meaning_allows(date_field):
+    """An earliest and a latest day for every date a definition asks (issue 13: leave from 2030 to 2030)."""
+    assert date_field.not_before or date_field.after, f"{date_field.id}: no earliest day (not_before or after)"
+    assert date_field.not_future or date_field.not_after, f"{date_field.id}: no latest day (not_future or not_after)"

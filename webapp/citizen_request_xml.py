@@ -11,7 +11,8 @@ files are named by their SHA-256, so the signature covers their content.
       <issuedAt>2026-11-23T09:00:00Z</issuedAt>
       <applicant iin="900517401370" name="…"/>
       <application number="2026-0000001" service="child-care-under-one"/>   when about one
-      <addressee>service-provider</addressee>     quality-authority (complaint), support (malfunction)
+      <addressee>service-provider</addressee>     a complaint: provider-head or quality-authority,
+                                                  as the citizen chose; support (malfunction)
       <service slug="…">…name…</service>           malfunction: the service it happened in
       <refersTo status="provisional_refusal" at="…"/>   the notice objected to, the decision complained about
       <text>…what the citizen wrote…</text>
@@ -70,6 +71,7 @@ class RequestDocument:
     refers_to_status: str | None = None
     refers_to_at: dt.datetime | None = None
     attachments: tuple[AttachedFile, ...] = ()
+    addressee: str | None = None  # whom a complaint goes to (the kind's own addressee when None)
 
     def to_xml(self) -> bytes:
         """The canonical bytes of the request."""
@@ -84,7 +86,7 @@ class RequestDocument:
             element = etree.SubElement(root, _q("application"), number=self.application_number)
             if self.application_service:
                 element.set("service", self.application_service)
-        _text(root, "addressee", ADDRESSEES[self.kind])
+        _text(root, "addressee", self.addressee or ADDRESSEES[self.kind])
         if self.service_slug:
             etree.SubElement(root, _q("service"), slug=self.service_slug).text = xml_safe(self.service_name or "")
         if self.refers_to_status:

@@ -20,8 +20,11 @@ signature covers exactly what was issued (webapp/citizen_request_xml.py).
                                  unless the passport says otherwise); lifecycle
                                  "documents_provided", data {"request": number}
     complaint    C-2026-0000001  after a decision ("assigned" or "refused"), to the
-                                 authorised body for assessing and controlling the
-                                 quality of public services; no lifecycle change
+                                 head of the service provider or to the authorised
+                                 body for assessing and controlling the quality of
+                                 public services, as the citizen chooses (the
+                                 passport's third way, a court, is not online);
+                                 no lifecycle change
     malfunction  T-2026-0000001  any time: service, registration number (optional),
                                  IIN, the steps taken, screenshots (PNG or JPEG)
 
@@ -98,6 +101,18 @@ ADDRESSEE_LABELS = {
     "complaint": _l("The authorised body for assessing and controlling the quality of public services"),
     "malfunction": _l("The portal's support service"),
 }
+# Whom a complaint can go to online (the service passports: the provider's head, the authorised body).
+COMPLAINT_ADDRESSEES = {
+    "provider-head": _l("The head of the service provider"),
+    "quality-authority": ADDRESSEE_LABELS["complaint"],
+}
+
+
+def addressee_label(req: CitizenRequest) -> str:
+    """Whom the request goes to, in the citizen's words."""
+    if req.kind == "complaint" and req.data.get("addressee") in COMPLAINT_ADDRESSEES:
+        return str(COMPLAINT_ADDRESSEES[req.data["addressee"]])
+    return str(ADDRESSEE_LABELS[req.kind])
 
 
 @bp.app_template_global()
@@ -122,6 +137,8 @@ def request_rows(req: CitizenRequest, change: str | None = None) -> list[dict]:
         rows.append(({"key": _("IIN"), "value": req.iin}, False))
     elif req.application is not None:
         rows.append(({"key": _("Application"), "value": req.application.number}, False))
+    if req.kind == "complaint" and change:  # a sent one says it as "Sent to"
+        rows.append(({"key": _("Addressee"), "value": addressee_label(req)}, True))
     text_key = _("Description of the steps") if req.kind == "malfunction" else _("Text")
     files_key = _("Screenshots") if req.kind == "malfunction" else _("Files")
     rows.append(({"key": text_key, "value": req.text.split("\n") if req.text else _("None")}, True))
@@ -418,6 +435,8 @@ def _check_form(form: Form, raw_files: FileAnswer) -> list[Upload]:
             own = db.session.scalar(db.select(Application).filter_by(number=wanted, iin=current_citizen().iin))
             if own is None:
                 errors.append(("registration_number", _("We have no application of yours with this number. Check the number in History of Services, or leave it empty.")))
+    if kind == "complaint" and values.get("addressee") not in COMPLAINT_ADDRESSEES:
+        errors.append(("addressee", _("Choose who should consider your complaint")))
     blank = {
         "objection": _("Write your objection to the provisional refusal"),
         "complaint": _("Write what your complaint is about"),
@@ -485,6 +504,8 @@ def _request_form(kind: str, application: Application | None):
         return _form_page(form)
 
     values = {"text": _read_text("text")}
+    if kind == "complaint":
+        values["addressee"] = (request.form.get("addressee") or "").strip()
     if kind == "malfunction":
         values["service"] = (request.form.get("service") or "").strip()
         values["registration_number"] = _read_text("registration_number").upper()[:20]
@@ -535,9 +556,20 @@ def _form_page(form: Form):
         max_files=MAX_FILES,
         max_file_mb=MAX_FILE_MB,
         max_length=TEXT_MAX_LENGTH,
+        addressees=_addressee_choices(application),
         back=application_url(application) if form.kind != "malfunction" or application else url_for("requests.index"),
         action=request.full_path.rstrip("?"),
     )
+
+
+def _addressee_choices(application: Application | None) -> list[dict]:
+    """A complaint's addressees as radios, the provider's head named by the service's provider."""
+    service = find(application.service_slug) if application else None
+    return [
+        {"value": value, "text": str(label),
+         **({"hint": _(service.provider)} if value == "provider-head" and service else {})}
+        for value, label in COMPLAINT_ADDRESSEES.items()
+    ]
 
 
 @bp.route("/applications/<number>/documents", methods=["GET", "POST"])
@@ -648,6 +680,7 @@ def _issue(draft: CitizenRequest, refers_to: ApplicationEvent | None) -> None:
         service_name=service.short_name if service else None,
         refers_to_status=refers_to.status if refers_to else None,
         refers_to_at=_aware(refers_to.at) if refers_to else None,
+        addressee=draft.data.get("addressee") if draft.kind == "complaint" else None,
         attachments=tuple(
             AttachedFile(a.public_id, a.original_name, a.content_type, a.size, a.sha256) for a in draft.attachments
         ),
@@ -851,7 +884,7 @@ def _password_page(draft: CitizenRequest, challenge: codes.Challenge, error: str
         fragment="sms_status",
         draft=draft,
         challenge=challenge,
-        status=codes.status(challenge.iin),
+        status=codes.status(challenge.iin, purpose=challenge.purpose, document_sha256=challenge.document_sha256),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
         entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
@@ -939,7 +972,7 @@ def show(number: str):
         application=application,
         application_service=find(application.service_slug) if application else None,
         service=service,
-        addressee=str(ADDRESSEE_LABELS[sent.kind]),
+        addressee=addressee_label(sent),
         signed_with=(
             _("With the EDS of %(name)s", name=sent.signer_name) if sent.signed_with == "eds"
             else _("Confirmed by you with an SMS password; signed by the portal")

@@ -93,6 +93,10 @@ class Config:
 
     # The service providers whose signed messages the portal accepts (BINs).
     PROVIDER_BINS: tuple[str, ...] = ()
+    # The body each of those BINs is, as the service passports name it (`provider:`), where known:
+    # a decision is then shown as signed by that body in the page's language, and the portal takes
+    # messages about an application only from its service's body.
+    PROVIDER_BODIES: dict[str, str] = {}
 
     # A proactive offer made by SMS can be answered for this long.
     PROACTIVE_OFFER_DAYS = 30
@@ -207,7 +211,16 @@ class SandboxConfig(Config):
     # Also trust the national CA's public TEST CAs (webapp/sandbox/national_test_ca/), so its
     # test keys verify (their certificates have expired: they are refused as expired, not as untrusted).
     SANDBOX_TRUST_NATIONAL_TEST_CA = bool(_flag(os.environ.get("SANDBOX_TRUST_NATIONAL_TEST_CA")))
-    PROVIDER_BINS = ("040340000304",)  # the sandbox provider (webapp/sandbox/pki.py)
+    # The sandbox's service providers, one BIN a body the passports name; each has its
+    # official's key in the sandbox CA (webapp/sandbox/pki.py).
+    PROVIDER_BODIES = {
+        "040340000304": "State Social Insurance Fund JSC",
+        "170440001104": "Territorial department of the Committee of Labour, Social Protection and Migration",
+        "980640005123": "Unified Accumulative Pension Fund JSC (ENPF)",
+        "031140010771": "The social protection department of your district or city akimat (local executive body)",
+        "990740002342": "Government for Citizens State Corporation",
+    }
+    PROVIDER_BINS = tuple(PROVIDER_BODIES)
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
     # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "sandbox")

@@ -65,9 +65,15 @@ def money(amount: Decimal | float | int) -> str:
     return "₸" + format_decimal(amount, format="#,##0.00")
 
 
+# CLDR's Russian long date ends in "г." (год): at the end of a sentence its
+# stop doubled the full stop ("… до 5 декабря 2026 г.."). Russian writes the
+# date as well without it, so every long date is written that way.
+_LONG_DATE = {"ru": "d MMMM y"}
+
+
 def long_date(value: dt.date | None) -> str:
-    """A date written out in the current language, e.g. 23 November 2026."""
-    return format_date(value, format="long") if value else ""
+    """A date written out in the current language, e.g. 23 November 2026 (the one way the portal writes one)."""
+    return format_date(value, format=_LONG_DATE.get(current_language(), "long")) if value else ""
 
 
 def short_datetime(value: dt.datetime | None) -> str:

@@ -42,11 +42,41 @@
     link.click();
   });
 
+  // Character count: the server writes the count; this keeps it up to date as the
+  // citizen types and tells screen readers once they pause, not at every key.
+  function updateCount(group, announce) {
+    var field = group.querySelector("textarea");
+    var message = group.querySelector(".q-character-count__message");
+    if (!field || !message) return;
+    var left = Number(group.dataset.maxLength) - field.value.length;
+    var text = (left < 0 ? group.dataset.over : group.dataset.remaining).replace("{count}", String(Math.abs(left)));
+    message.textContent = text;
+    message.classList.toggle("q-character-count__message--over", left < 0);
+    if (announce) {
+      window.clearTimeout(group.countTimer);
+      group.countTimer = window.setTimeout(function () {
+        var status = group.querySelector(".q-character-count__status");
+        if (status) status.textContent = text;
+      }, 1000);
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    var group = event.target.closest && event.target.closest('[data-module="character-count"]');
+    if (group) updateCount(group, true);
+  });
+
+  function updateCounts(root) {
+    root.querySelectorAll('[data-module="character-count"]').forEach(function (group) { updateCount(group, false); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary(document);
+    updateCounts(document);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
+    updateCounts(document);
     if (event.detail.boosted) {
       if (!focusErrorSummary(document)) focusHeading(document);
     }

@@ -68,3 +68,39 @@ def test_log_in_from_request_online(live_server, page_at, javascript):
     assert no_horizontal_scroll(page)
     assert page.console_errors == []
     screenshot(page, f"apply-start-{'js' if javascript else 'nojs'}")
+
+
+# The width a select needs to show one option whole: a copy holding only that option, sized by its content.
+NEEDED_WIDTHS = """select => [...select.options].map(option => {
+  const copy = document.createElement('select');
+  copy.className = select.className;
+  copy.style.width = 'auto';
+  copy.append(new Option(option.text));
+  document.body.append(copy);
+  const width = copy.getBoundingClientRect().width;
+  copy.remove();
+  return [option.text, width];
+})"""
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_life_situation_select_shows_every_option_whole(live_server, page_at, lang):
+    """Issue 13: /ru/services cut the life-situation select at 1280 px."""
+    page = page_at(DESKTOP)
+    page.goto(f"{live_server}/{lang}/services")
+    select = page.locator("#situation")
+    width = select.evaluate("select => select.getBoundingClientRect().width")
+    cut = [(text, round(needed)) for text, needed in select.evaluate(NEEDED_WIDTHS) if needed > width + 0.5]
+    assert cut == [], f"{round(width)} px wide"
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_test_citizens_fit_a_phone(live_server, page_at, lang):
+    """Issue 13: the sandbox citizens page was 979 px wide at 360."""
+    page = page_at(PHONE)
+    page.goto(f"{live_server}/{lang}/sandbox/citizens")
+    screenshot(page, f"sandbox-citizens-{lang}-360")
+    assert no_horizontal_scroll(page)
+    assert page.evaluate("(c => c.scrollWidth <= c.clientWidth + 1)(document.querySelector('.q-table-container'))")
+    assert page.console_errors == []

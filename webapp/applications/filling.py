@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 
 from webapp.applications import drafts
 from webapp.applications.document import AnswerValue, ApplicationDocument, AttachedFile, FactGroup
-from webapp.i18n import money
+from webapp.i18n import long_date, money
 from webapp.models import ApplicationDraft
 from webapp.registries import Person, StateRegistries
 from webapp.services import ServicePassport
@@ -56,7 +56,8 @@ class ApplicationInProgress:
         self.person = person
         self.facts = RegistryFacts(person, registries, today, language)
         self.context = Context(
-            iin=person.iin, today=today, bank_account_holder=registries.account_holder, options=self.facts.options
+            iin=person.iin, today=today, bank_account_holder=registries.account_holder, options=self.facts.options,
+            fact=self.facts.get,
         )
         self.language = language
         self._refresh()
@@ -158,7 +159,8 @@ class ApplicationInProgress:
                     errors.append((anchor(f), f.blank_error.message(f.error_title, f.errors)))
                 continue
             try:
-                value = f.check(raw, self.context)
+                # A date's range may refer to answers before it: on earlier steps, or on this one.
+                value = f.check(raw, self.context.with_answers({**self.progress.relevant_answers(), **answers}))
             except FieldError as error:
                 errors.append((anchor(f), error.message(f.error_title, f.errors)))
             except GroupErrors as error:
@@ -248,11 +250,13 @@ class ApplicationInProgress:
         if f.type in ("choice", "yesno"):
             return dict(self.choices(f)).get(value, value)
         if f.type == "date":
-            return format_date(dt.date.fromisoformat(value), "long")
+            return long_date(dt.date.fromisoformat(value))
         if f.type == "money":
             return money(value)
         if f.type == "iban":
             return " ".join(value[i:i + 4] for i in range(0, len(value), 4))
+        if f.multiline:
+            return [line for line in str(value).split("\n") if line]
         if f.type == "file":
             return [f"{a.original_name} ({_size(a.size)})" for a in self.draft.attachments if a.public_id in value]
         if f.type == "group":

@@ -137,7 +137,7 @@ def _password_page(slug: str, challenge: codes.Challenge, error: str | None = No
         fragment="sms_status",
         service=service,
         challenge=challenge,
-        status=codes.status(challenge.iin),
+        status=codes.status(challenge.iin, purpose=challenge.purpose, document_sha256=challenge.document_sha256),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
         entered=text_input.without_unwritable(entered),  # a code, never stored: shown as valid HTML
@@ -191,5 +191,5 @@ def sms_not_received(slug: str, challenge_id: str):
     challenge = _challenge(challenge_id)
     return render_page(
         "applications/sms_not_received.html", service=_service(slug), challenge=challenge,
-        status=codes.status(challenge.iin),
+        status=codes.status(challenge.iin, purpose=challenge.purpose, document_sha256=challenge.document_sha256),
     )

@@ -13,10 +13,10 @@ import logging
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date, format_decimal, gettext
+from flask_babel import format_decimal, gettext
 
 from webapp.clock import today
-from webapp.i18n import current_language, money
+from webapp.i18n import current_language, long_date, money
 from webapp.models import Application
 from webapp.services import ServicePassport
 from webapp.services.fields import YES_NO, Field
@@ -69,12 +69,14 @@ def _display(f: Field, value: Any, application: Application, choices: _Choices) 
         if f.type in ("choice", "yesno"):
             return choices.label(f, str(value))
         if f.type == "date":
-            return format_date(dt.date.fromisoformat(str(value)), "long")
+            return long_date(dt.date.fromisoformat(str(value)))
         if f.type == "money":
             return money(value)
         if f.type == "iban":
             text = str(value)
             return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+        if f.multiline:
+            return [line for line in str(value).split("\n") if line]
         if f.type == "file":
             ids = set(value) if isinstance(value, list) else {value}
             return [f"{a.original_name} ({_size(a.size)})" for a in application.attachments if a.public_id in ids] \

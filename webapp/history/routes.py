@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.history import answers, bp, listing, texts
 from webapp.i18n import current_language
 from webapp.models import Application, ApplicationEvent, Notification, ProactiveOffer, ProviderMessage
-from webapp.provider import lifecycle
+from webapp.provider import inbox, lifecycle
 from webapp.rendering import render_page
 from webapp.services import catalogue, find
 
@@ -204,6 +204,9 @@ def notification(public_id: str):
         from webapp.verify_document import check_signature
 
         report = check_signature(message.signed_xml, holder=HolderType.ORGANISATION, as_of=_aware(message.received_at))
+    # The body that signed, named as its passports name it in the page's language; else as its certificate says.
+    body = inbox.body_of(report.bin) if report else None
+    organisation = gettext(body) if body else report and (report.organisation or report.bin)
     return render_page(
         "history/notification.html",
         notification=found,
@@ -212,6 +215,7 @@ def notification(public_id: str):
         message=message,
         received_at=_aware(message.received_at) if message else None,
         report=report,
+        organisation=organisation,
     )
 
 

@@ -3,7 +3,9 @@
 The same signed message twice changes nothing (the provider's message id is
 unique); the same id with other content is a conflict. Only an
 organisation's key of a configured provider (PROVIDER_BINS) with a role
-that may sign for it (its head, or a right to sign) is accepted.
+that may sign for it (its head, or a right to sign) is accepted; where both
+the BIN's body and the body providing the application's service are known
+(PROVIDER_BODIES), they must be the same.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ def receive(signed_xml: bytes) -> Received:
     application = db.session.scalar(db.select(Application).filter_by(number=message.application))
     if application is None:
         raise UnknownApplication(message.application)
+    body, service = body_of(signer.bin), find(application.service_slug)
+    known = set(current_app.config.get("PROVIDER_BODIES", {}).values())
+    if body and service and service.provider in known and body != service.provider:
+        raise Refused("another_person", f"BIN {signer.bin} is {body}, not the provider of {service.slug}")
     row = ProviderMessage(
         message_id=message.id, application_id=application.id, signed_xml=signed_xml, document_sha256=digest,
         signer_name=signer.name, signer_bin=signer.bin, signer_serial=signer.serial, received_at=now(),
@@ -89,6 +95,11 @@ def receive(signed_xml: bytes) -> Received:
     if message.status in SMS_FOR:
         _text_the_citizen(application, message.status)
     return Received(row, duplicate=False)
+
+
+def body_of(bin: str | None) -> str | None:
+    """The body a provider's BIN is, as the service passports name it (an English msgid), if configured."""
+    return current_app.config.get("PROVIDER_BODIES", {}).get(bin or "")
 
 
 def _text_the_citizen(application: Application, status: str) -> None:

@@ -8,8 +8,8 @@ namespace urn:qyzmet:provider-message:1, version 1:
                      id="…unique…" application="2026-0000001" status="assigned"
                      at="2026-11-25T10:00:00Z">
       <reason>…</reason>                      refused, provisional_refusal
-      <amount currency="KZT">54321.00</amount>  assigned (monthly)
-      <period from="2026-02-03" to="2027-02-03"/>  assigned
+      <amount currency="KZT">54321.00</amount>  assigned (monthly; or paid once, for a one-off service)
+      <period from="2026-02-03" to="2027-02-03"/>  assigned, monthly
       <document>…</document> …                 documents_requested
       <dueOn>2026-12-02</dueOn>                  documents_requested, provisional_refusal
                                                  (the citizen's deadline); in_processing (an extension)

@@ -14,6 +14,23 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class Text:
+    """A registry's text in each language it keeps it in: addresses, place names, bodies, employers.
+
+    The state registries write such records in Kazakh and Russian (some in
+    English too); the portal shows the variant of the page's language.
+    """
+
+    kk: str
+    ru: str = ""
+    en: str = ""
+
+    def in_language(self, language: str) -> str:
+        """The variant in that language; the Kazakh, then the Russian one, when the registry has no such variant."""
+        return {"kk": self.kk, "ru": self.ru, "en": self.en}.get(language) or self.kk or self.ru
+
+
+@dataclass(frozen=True)
 class PersonName:
     surname: str
     given: str
@@ -26,9 +43,9 @@ class PersonName:
 
 @dataclass(frozen=True)
 class Residence:
-    region: str
-    locality: str
-    address: str
+    region: Text
+    locality: Text
+    address: Text
     baikonur: bool
     registered_on: dt.date | None
 
@@ -55,14 +72,14 @@ class Marriage:
 @dataclass(frozen=True)
 class UnemploymentRegistration:
     registered_on: dt.date
-    centre: str
+    centre: Text
     status: str
 
 
 @dataclass(frozen=True)
 class Disability:
     group: str  # "1", "2", "3" or "child"
-    cause: str
+    cause: Text
     established_on: dt.date
     until: dt.date | None  # None: termless
 
@@ -85,14 +102,14 @@ class BankAccount:
 @dataclass(frozen=True)
 class SemipalatinskPeriod:
     zone: str
-    locality: str
+    locality: Text
     start: dt.date
     end: dt.date
 
 
 @dataclass(frozen=True)
 class WorkInjury:
-    employer: str
+    employer: Text
     employer_bin: str
     liquidated_on: dt.date
     capitalization_ended_on: dt.date

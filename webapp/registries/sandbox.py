@@ -20,6 +20,7 @@ from webapp.registries import (
     PersonName,
     Residence,
     SemipalatinskPeriod,
+    Text,
     UnemploymentRegistration,
     WorkInjury,
 )
@@ -31,6 +32,13 @@ def _date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def _text(value: dict | None) -> Text:
+    """A registry text from its variants by language ({kk: …, ru: …, en: …})."""
+    if not isinstance(value, dict) or not value.get("kk"):
+        raise ValueError(f"a registry text needs its variants by language, at least kk: {value!r}")
+    return Text(**{lang: str(value.get(lang) or "") for lang in ("kk", "ru", "en")})
 
 
 def _person(raw: dict) -> Person:
@@ -48,9 +56,9 @@ def _person(raw: dict) -> Person:
         categories=tuple(raw.get("categories", ())),
         residence=residence
         and Residence(
-            region=residence["region"],
-            locality=residence["locality"],
-            address=residence.get("address", ""),
+            region=_text(residence["region"]),
+            locality=_text(residence["locality"]),
+            address=_text(residence["address"]),
             baikonur=bool(residence.get("baikonur")),
             registered_on=_date(residence.get("registered_on")),
         ),
@@ -76,13 +84,13 @@ def _person(raw: dict) -> Person:
         unemployment=unemployment
         and UnemploymentRegistration(
             registered_on=_date(unemployment["registered_on"]),
-            centre=unemployment["centre"],
+            centre=_text(unemployment["centre"]),
             status=unemployment["status"],
         ),
         disability=disability
         and Disability(
             group=str(disability["group"]),
-            cause=disability.get("cause", ""),
+            cause=_text(disability["cause"]),
             established_on=_date(disability["established_on"]),
             until=_date(disability.get("until")),
         ),
@@ -101,13 +109,13 @@ def _person(raw: dict) -> Person:
         ),
         semipalatinsk=tuple(
             SemipalatinskPeriod(
-                zone=p["zone"], locality=p["locality"], start=_date(p["from"]), end=_date(p["to"])
+                zone=p["zone"], locality=_text(p["locality"]), start=_date(p["from"]), end=_date(p["to"])
             )
             for p in raw.get("semipalatinsk", ())
         ),
         work_injury=injury
         and WorkInjury(
-            employer=injury["employer"],
+            employer=_text(injury["employer"]),
             employer_bin=str(injury["employer_bin"]),
             liquidated_on=_date(injury["liquidated_on"]),
             capitalization_ended_on=_date(injury["capitalization_ended_on"]),

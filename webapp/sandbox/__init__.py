@@ -124,11 +124,11 @@ def init_app(app: Flask) -> None:
         click.echo(f"Loaded {synthetic.load_synthetic_citizens(registries)} generated test citizens.")
 
     @sandbox_cli.command("pki")
-    @click.option("--if-missing", is_flag=True, help="Keep the sandbox CA when it already exists.")
+    @click.option("--if-missing", is_flag=True, help="Keep the sandbox CA when it already exists with every key.")
     def make_pki(if_missing: bool):
         """Make the sandbox CA and every test citizen's EDS keys."""
         directory = pki.pki_dir(app)
-        if if_missing and (directory / "index.json").is_file():
+        if if_missing and pki.complete(app):
             click.echo(f"The sandbox CA is in {directory}.")
             moment, keys = clock.now(), pki.load().all_keys()
             if keys and not all(k.not_before <= moment <= k.not_after for k in keys if k.variant == "normal"):

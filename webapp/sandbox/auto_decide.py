@@ -28,6 +28,8 @@ registries do not hold, so the sandbox assigns a fixed number of monthly
 calculation indexes (MRP, the unit Kazakh law states benefits in; 4 325
 tenge in 2026): 10 MRP a month by default, for 12 months from the decision;
 child care for 12 months from the child's birth, up to the first birthday.
+A service whose passport says `payment: one-off` gets the award's months'
+worth at once, without a period (the Semipalatinsk compensation).
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class Award:
     def monthly_amount(self) -> Decimal:
         return (self.mrp * MRP).quantize(Decimal("0.01"))
 
+    @property
+    def one_off_amount(self) -> Decimal:
+        return self.monthly_amount * self.months
+
 
 DEFAULT_AWARD = Award()
 AWARDS = {
@@ -113,12 +119,14 @@ def evaluate(application: Application, today: dt.date | None = None) -> Decision
                         continue
                     if str(chosen) not in {value for value, _label in facts.options(f.options_from)}:
                         reasons.append(gettext(
-                            "%(field)s chosen in the application is not among the records the state database "
-                            "holds for the applicant today.", field=gettext(f.title or f.label),
+                            "%(field)s: the choice in the application is not among the records the state "
+                            "database holds for the applicant today.", field=gettext(f.title or f.label),
                         ))
     if reasons:
         return Decision(False, reasons)
     award = AWARDS.get(application.service_slug, DEFAULT_AWARD)
+    if passport is not None and passport.payment == "one-off":
+        return Decision(True, amount=award.one_off_amount)
     start = _start(award, application, registries, today)
     return Decision(True, amount=award.monthly_amount, period=(start, _add_months(start, award.months)))
 

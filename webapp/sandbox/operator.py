@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, request, url_for
-from flask_babel import format_date, gettext as _, lazy_gettext as _l, lazy_pgettext
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext
 from flask_babel import format_decimal
 
 from signing.verify import Refused
 from webapp import clock, text_input
 from webapp.extensions import db
-from webapp.i18n import best_language, money
+from webapp.i18n import best_language, long_date, money
 from webapp.models import Application, ApplicationEvent, ProviderMessage
 from webapp.provider import delivery, inbox, lifecycle
 from webapp.rendering import render_page
@@ -66,6 +66,10 @@ class Action:
     button: object
     variant: str = "secondary"
 
+
+# A service paid once (its passport's `payment: one-off`) is assigned an amount without a period.
+ASSIGN_ONE_OFF = Action("assigned", _l("Assign the payment"), _l("The decision: the amount, paid once."), _l("Assign"),
+                        "primary")
 
 ACTIONS = {
     action.status: action
@@ -225,6 +229,7 @@ def _render(application: Application, form_status: str | None = None, values: di
     """The application page; a form sent with errors shows them with what was typed."""
     service = find(application.service_slug)
     allowed = [status for status in ACTIONS if status in lifecycle.allowed(application) - lifecycle.CITIZEN_STEPS]
+    one_off = _one_off(application)
     objection = _last_event(application, "objection") if application.status == "objection" else None
     suggestion = None
     if application.status in ("sent", "registered"):
@@ -235,7 +240,8 @@ def _render(application: Application, form_status: str | None = None, values: di
         service=service,
         overdue=lifecycle.is_overdue(application, clock.today()),
         timeline=_timeline(application),
-        actions=[ACTIONS[status] for status in allowed],
+        actions=[ASSIGN_ONE_OFF if status == "assigned" and one_off else ACTIONS[status] for status in allowed],
+        one_off=one_off,
         defaults=_defaults(application, suggestion),
         form_status=form_status,
         values=values or {},
@@ -251,13 +257,20 @@ def _render(application: Application, form_status: str | None = None, values: di
     return page, code
 
 
+def _one_off(application: Application) -> bool:
+    """Whether the application's service pays once (no monthly amount, no period)."""
+    service = find(application.service_slug)
+    return service is not None and service.payment == "one-off"
+
+
 def _defaults(application: Application, suggestion: auto_decide.Decision | None) -> dict:
     """What the forms start with: the rules' amount, period and reasons where they have them."""
     defaults: dict[str, object] = {}
     if suggestion and suggestion.assign:
         defaults["amount"] = f"{suggestion.amount:.2f}"
-        defaults["period_from"] = _date_parts(suggestion.period[0])
-        defaults["period_to"] = _date_parts(suggestion.period[1])
+        if suggestion.period:
+            defaults["period_from"] = _date_parts(suggestion.period[0])
+            defaults["period_to"] = _date_parts(suggestion.period[1])
     elif suggestion:
         defaults["reason"] = " ".join(suggestion.reasons)
     if application.status in ("provisional_refusal", "objection"):
@@ -280,12 +293,15 @@ def _timeline(application: Application) -> list[dict]:
         .order_by(ApplicationEvent.at, ApplicationEvent.id)
     ).all()
     timeline = []
+    one_off = _one_off(application)
     for event, signer in rows:
         data = event.data or {}
         details = []
         if data.get("reason"):
             details.append(_("Reason: %(reason)s", reason=data["reason"]))
-        if data.get("amount"):
+        if data.get("amount") and one_off:
+            details.append(_("Amount paid once: %(amount)s", amount=money(Decimal(data["amount"]))))
+        elif data.get("amount"):
             details.append(_("Monthly amount: %(amount)s", amount=money(Decimal(data["amount"]))))
         if data.get("period_from") and data.get("period_to"):
             details.append(_("Paid from %(start)s to %(end)s", start=_long(data["period_from"]), end=_long(data["period_to"])))
@@ -310,7 +326,7 @@ def _timeline(application: Application) -> list[dict]:
 
 
 def _long(iso: str) -> str:
-    return format_date(dt.date.fromisoformat(iso), "long")
+    return long_date(dt.date.fromisoformat(iso))
 
 
 def _last_event(application: Application, status: str) -> ApplicationEvent | None:
@@ -413,7 +429,8 @@ def _read(status: str, form, application: Application) -> dict:
     elif status == "provisional_refusal":
         fields["reason"] = text("reason", _("Reason"), MAX_REASON_LENGTH)
     elif status == "assigned":
-        title = _("Monthly amount")
+        one_off = _one_off(application)
+        title = _("Amount paid once") if one_off else _("Monthly amount")
         try:
             amount = check_money(form.get("amount", ""))
         except FieldError as error:
@@ -423,8 +440,8 @@ def _read(status: str, form, application: Application) -> dict:
                 errors.append((f"{status}-amount", _message(
                     FieldError("money_range", min="1", max=format_decimal(MAX_AMOUNT)), title)))
             fields["amount"] = amount
-        start = date("period_from", _("Paid from"), optional=False)
-        end = date("period_to", _("Paid until"), optional=False)
+        start = None if one_off else date("period_from", _("Paid from"), optional=False)
+        end = None if one_off else date("period_to", _("Paid until"), optional=False)
         if start and end:
             if end <= start:
                 errors.append((f"{status}-period-to-day", _message(
@@ -460,12 +477,12 @@ def _explain(application: Application, status: str, fields: dict) -> str:
         return _(
             "A refusal can come only %(days)s working days after the provisional refusal, when the hearing is over: "
             "on or after %(date)s. Date the refusal then, or wait.",
-            days=lifecycle.HEARING_WORKING_DAYS, date=format_date(earliest, "long") if earliest else "—",
+            days=lifecycle.HEARING_WORKING_DAYS, date=long_date(earliest) if earliest else "—",
         )
     if status == "refused" and application.status == "documents_requested" and application.citizen_due_on:
         return _(
             "The citizen has until %(date)s to provide the documents; a refusal can come only after that day.",
-            date=format_date(application.citizen_due_on, "long"),
+            date=long_date(application.citizen_due_on),
         )
     if status == "in_processing" and fields.get("due_on"):
         term = find(application.service_slug).term

@@ -18,15 +18,32 @@ from webapp.extensions import csrf
 from webapp.sandbox import bp
 
 # Organisations with keys in the sandbox: the portal itself (its own
-# signatures) and the service provider's official who signs decisions.
+# signatures) and, for each body the service passports name as provider
+# (SandboxConfig.PROVIDER_BODIES), the official who signs its decisions. The
+# organisation is written as the national CA writes it in a certificate.
+HEAD = "1.2.398.3.3.4.1.2.1"
 PORTAL = pki.Holder(
     iin="800101300016", surname="ПОРТАЛ", given="QYZMET", bin="261140000008",
-    organisation="QYZMET SANDBOX PORTAL", roles=("1.2.398.3.3.4.1.2.1",),
+    organisation="QYZMET SANDBOX PORTAL", roles=(HEAD,),
 )
 PROVIDER = pki.Holder(
     iin="750303400019", surname="ЖАҚСЫБЕКОВА", given="САУЛЕ", patronymic="ЕРЛАНҚЫЗЫ", bin="040340000304",
-    organisation="STATE SOCIAL INSURANCE FUND JSC", roles=("1.2.398.3.3.4.1.2.1",),
+    organisation='АО "ГОСУДАРСТВЕННЫЙ ФОНД СОЦИАЛЬНОГО СТРАХОВАНИЯ"', roles=(HEAD,),
 )
+PROVIDERS = {
+    holder.bin: holder
+    for holder in (
+        PROVIDER,
+        pki.Holder(iin="780412301237", surname="ТӨЛЕГЕНОВ", given="АРМАН", patronymic="БОЛАТҰЛЫ", bin="170440001104",
+                   organisation='РГУ "ДЕПАРТАМЕНТ КОМИТЕТА ТРУДА, СОЦИАЛЬНОЙ ЗАЩИТЫ И МИГРАЦИИ"', roles=(HEAD,)),
+        pki.Holder(iin="810903404562", surname="ОМАРОВА", given="ГҮЛНАР", patronymic="СЕРІКҚЫЗЫ", bin="980640005123",
+                   organisation='АО "ЕДИНЫЙ НАКОПИТЕЛЬНЫЙ ПЕНСИОННЫЙ ФОНД"', roles=(HEAD,)),
+        pki.Holder(iin="760125407893", surname="ҚАСЕНОВА", given="ДИНАРА", patronymic="МАРАТҚЫЗЫ", bin="031140010771",
+                   organisation='ГУ "ОТДЕЛ ЗАНЯТОСТИ И СОЦИАЛЬНЫХ ПРОГРАММ"', roles=(HEAD,)),
+        pki.Holder(iin="830630303210", surname="БЕКОВ", given="НҰРЖАН", patronymic="ҚАЙРАТҰЛЫ", bin="990740002342",
+                   organisation='НАО "ГОСУДАРСТВЕННАЯ КОРПОРАЦИЯ "ПРАВИТЕЛЬСТВО ДЛЯ ГРАЖДАН""', roles=(HEAD,)),
+    )
+}
 # The citizen with the revoked, expired and not-yet-valid keys.
 SPECIAL_HOLDER = "900517401370"
 
@@ -65,9 +82,18 @@ def create(app: Flask, directory: Path | None = None) -> pki.SandboxPKI:
         holders(app),
         now=made,
         special_holder=SPECIAL_HOLDER,
-        organisations=(PORTAL, PROVIDER),
+        organisations=(PORTAL, *PROVIDERS.values()),
         base_url=app.config["SANDBOX_PKI_URL"],
     )
+
+
+def complete(app: Flask) -> bool:
+    """Whether the sandbox CA exists with a key for the portal and every sandbox provider."""
+    try:
+        authority = pki.SandboxPKI.load(pki_dir(app))
+    except FileNotFoundError:
+        return False
+    return all(authority.key_file(holder.bin) for holder in (PORTAL, *PROVIDERS.values()))
 
 
 def load() -> pki.SandboxPKI | None:

@@ -55,8 +55,11 @@ def _raw_people(count: int, taken: set[str]) -> list[tuple[dict, dict]]:
         mother = unique_iin(mother_born, "female", _SERIAL + index // 7000 * 20)
         baby = unique_iin(baby_born, "male" if index % 2 else "female", _SERIAL + index // 240 % 2900)
         iban = str(IBAN.generate("KZ", bank_code=KAZPOST, account_code=f"{7_000_000_000_000 + index:013d}"))
-        residence = {"region": "Astana", "locality": "Astana", "address": f"Load Test Street {index + 1}",
-                     "baikonur": False, "registered_on": "2020-01-01"}
+        astana = {"kk": "Астана", "ru": "Астана", "en": "Astana"}
+        street = {"kk": f"Сынақ көшесі, {index + 1}-үй", "ru": f"улица Тестовая, д. {index + 1}",
+                  "en": f"Load Test Street {index + 1}"}
+        residence = {"region": astana, "locality": astana, "address": street, "baikonur": False,
+                     "registered_on": "2020-01-01"}
         pairs.append((
             {
                 "iin": mother,

@@ -30,6 +30,9 @@ LIFE_SITUATIONS = {
     "health-and-ecology": _l("Health and ecology"),
 }
 
+# How an assigned payment is paid: every month for a period, or once.
+PAYMENTS = ("monthly", "one-off")
+
 CHANNELS = {
     "portal": _l("Online, on this portal"),
     "state-corporation": _l("At a Government for Citizens service centre"),
@@ -79,6 +82,7 @@ class ServicePassport:
     proactive: str = ""
     result_online: str = ""
     legal_basis: str = ""
+    payment: str = "monthly"  # or "one-off": the assignment is an amount paid once, without a period
     wizard: Wizard | None = None
 
     @classmethod
@@ -86,6 +90,8 @@ class ServicePassport:
         data = dict(data)
         application = data.pop("application", None)
         term = data["term"]
+        if data.get("payment", "monthly") not in PAYMENTS:
+            raise ValueError(f"{data['slug']}: payment must be one of {PAYMENTS}, not {data['payment']!r}")
         return cls(
             **{
                 **data,

@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from webapp.i18n import long_date
 from webapp.registries import Disability, Person, StateRegistries
 
 # Article 11 of the Social Code: 63 for men; 61 for women until 2028.
@@ -82,7 +83,7 @@ def years_between(start: dt.date, end: dt.date) -> int:
 
 
 def _date(value: dt.date | None) -> str:
-    return format_date(value, "long") if value else gettext("No end date")
+    return long_date(value) if value else gettext("No end date")
 
 
 class RegistryFacts:
@@ -257,7 +258,7 @@ class RegistryFacts:
         value = self.get(source)
         if source.startswith("children"):
             return [
-                (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=format_date(c.birth_date, "long")))
+                (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=long_date(c.birth_date)))
                 for c in value
             ]
         if source == "own_bank_accounts":
@@ -286,7 +287,8 @@ class RegistryFacts:
         residence = self.person.residence
         if residence is None:
             return [Row("address", gettext("Registered address"), gettext("Not registered"), "")]
-        text = ", ".join(part for part in (residence.address, residence.locality, residence.region) if part)
+        parts = (residence.address, residence.locality, residence.region)
+        text = ", ".join(part for part in (p.in_language(self.language) for p in parts) if part)
         return [Row("address", gettext("Registered address"), text, text)]
 
     def _rows_marriage(self) -> list[Row]:
@@ -342,10 +344,11 @@ class RegistryFacts:
         if record is None:
             return [Row("unemployed", gettext("Registered as unemployed"), gettext("No"), "false")]
         status = gettext("Registered") if record.status == "registered" else gettext("Removed from the register")
+        centre = record.centre.in_language(self.language)
         return [
             Row("unemploymentStatus", gettext("Registered as unemployed"), status, record.status),
             Row("unemploymentRegisteredOn", gettext("Registered on"), _date(record.registered_on), record.registered_on.isoformat()),
-            Row("employmentCentre", gettext("Employment centre"), record.centre, record.centre),
+            Row("employmentCentre", gettext("Employment centre"), centre, centre),
         ]
 
     def _rows_disability(self) -> list[Row]:
@@ -382,10 +385,11 @@ class RegistryFacts:
             Row(
                 "residencePeriod",
                 str(SEMIPALATINSK_ZONES.get(p.zone, p.zone)),
-                gettext("%(place)s, from %(start)s to %(end)s", place=p.locality, start=_date(p.start), end=_date(p.end)),
-                f"{p.zone}|{p.locality}|{p.start.isoformat()}|{p.end.isoformat()}",
+                gettext("%(place)s, from %(start)s to %(end)s", place=place, start=_date(p.start), end=_date(p.end)),
+                f"{p.zone}|{place}|{p.start.isoformat()}|{p.end.isoformat()}",
             )
             for p in self.person.semipalatinsk
+            for place in (p.locality.in_language(self.language),)
         ]
 
     def _rows_work_injury(self) -> list[Row]:
@@ -393,7 +397,7 @@ class RegistryFacts:
         if injury is None:
             return [Row("workInjury", gettext("Harm to health at work"), gettext("None recorded"), "")]
         return [
-            Row("employer", gettext("Former employer"), injury.employer, injury.employer_bin),
+            Row("employer", gettext("Former employer"), injury.employer.in_language(self.language), injury.employer_bin),
             Row("employerLiquidatedOn", gettext("Liquidated through bankruptcy on"), _date(injury.liquidated_on), injury.liquidated_on.isoformat()),
             Row("capitalizationEndedOn", gettext("Capitalised payments ended on"), _date(injury.capitalization_ended_on), injury.capitalization_ended_on.isoformat()),
             Row("harmPercent", gettext("Loss of ability to work"), f"{injury.harm_percent}%", str(injury.harm_percent)),

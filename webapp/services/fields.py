@@ -9,17 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import phonenumbers
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from webapp import text_input
+from webapp.i18n import long_date
 from webapp.identifiers import is_valid_iin, normalise_digits
 from webapp.services import uploads
 
@@ -41,6 +42,7 @@ MESSAGES = {
     "date_future": _l("%(field)s: the date must be today or in the past"),
     "date_before": _l("%(field)s: the date must be on or after %(date)s"),
     "date_after": _l("%(field)s: the date must be on or before %(date)s"),
+    "date_not_after": _l("%(field)s: the date must be later than %(other)s"),
     "iin_digits": _l("%(field)s: an IIN is 12 digits, like 900517401370"),
     "iin_invalid": _l("%(field)s: this is not a valid IIN; check the number on the identity card"),
     "iban_format": _l("%(field)s: an IBAN is 20 characters starting with KZ, like KZ86 125K ZT50 0410 0100"),
@@ -114,16 +116,80 @@ def check_upload(upload: Upload) -> Upload:
 
 @dataclass
 class Context:
-    """What checks need beyond the typed text: who applies, and on which day."""
+    """What checks need beyond the typed text: who applies, on which day, and the other answers.
+
+    `answers`: the answers a date range may refer to (the same group item,
+    the same step, the steps before), ISO strings for dates; `fact`: the
+    applicant's registry facts by name.
+    """
 
     iin: str
     today: dt.date
     bank_account_holder: Callable[[str], str | None]
     options: Callable[[str], list[tuple[str, str]]]
+    fact: Callable[[str], Any] | None = None
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_answers(self, answers: Mapping[str, Any]) -> "Context":
+        """The same context seeing these answers too."""
+        return replace(self, answers={**self.answers, **answers})
+
+
+# A bound of a date's range: a day, today, another date answer (`field:<id>`)
+# or a registry fact (`fact:<name>`), each optionally moved by days (`today-365`).
+_BOUND = re.compile(
+    r"(?:(?P<date>\d{4}-\d{2}-\d{2})|(?P<today>today)|field:(?P<field>[a-z][a-z0-9_]*)|fact:(?P<fact>[a-z][a-z0-9_]*))"
+    r"(?:(?P<sign>[+-])(?P<days>\d{1,5}))?"
+)
+
+
+def bound_reference(expression: str) -> tuple[str, str]:
+    """What a bound refers to: ("date" | "today" | "field" | "fact", the name); ValueError when malformed."""
+    found = _BOUND.fullmatch(str(expression))
+    if not found:
+        raise ValueError(f"{expression!r} is not a date bound (YYYY-MM-DD, today, field:<id> or fact:<name>, +/- days)")
+    if found["date"]:
+        dt.date.fromisoformat(found["date"])
+        return "date", found["date"]
+    if found["today"]:
+        return "today", "today"
+    return ("field", found["field"]) if found["field"] else ("fact", found["fact"])
+
+
+def bound_date(expression: str, context: Context) -> dt.date | None:
+    """The day a bound stands for; None when it refers to an answer not given (or not a date) yet."""
+    found = _BOUND.fullmatch(str(expression))
+    if found["date"]:
+        base = dt.date.fromisoformat(found["date"])
+    elif found["today"]:
+        base = context.today
+    elif found["field"]:
+        base = _as_day(context.answers.get(found["field"]))
+    else:
+        base = _as_day(context.fact(found["fact"])) if context.fact else None
+    if base is None:
+        return None
+    days = int(found["days"] or 0) * (-1 if found["sign"] == "-" else 1)
+    return base + dt.timedelta(days=days)
+
+
+def _as_day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def normalise_text(value: str) -> str:
     return re.sub(r"\s+", " ", value or "").strip()
+
+
+def normalise_paragraphs(value: str) -> str:
+    """A multi-line answer: each line as normalise_text makes it, at most one empty line between paragraphs."""
+    lines = [normalise_text(line) for line in (value or "").splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def normalise_iban(value: str) -> str:
@@ -207,11 +273,14 @@ class Field:
     options_from: str = ""
     other_option: str = ""  # label of an extra "none of these" option, value "other"
     max_length: int = 200
+    multiline: bool = False  # a text answered in a paragraph or more: a textarea with a character count
     min: Any = None
     max: Any = None
     not_future: bool = False
-    not_before: str = ""
-    not_after: str = ""
+    not_before: str = ""  # a bound (see _BOUND): the earliest day allowed
+    not_after: str = ""  # the latest day allowed
+    after: str = ""  # the id of a date answer this one must be later than (an end after its start)
+    compared_with: dict[str, str] = field(default_factory=dict)  # titles of the dates named above, by id
     max_files: int = 3
     max_size_mb: int = 5
     min_items: int = 1
@@ -288,7 +357,7 @@ class Field:
         return checker(raw, context)
 
     def _check_text(self, raw, context):
-        text = normalise_text(raw)
+        text = normalise_paragraphs(raw) if self.multiline else normalise_text(raw)
         if len(text) > self.max_length:
             raise FieldError("too_long", max=self.max_length)
         return text
@@ -314,11 +383,20 @@ class Field:
         value = parse_date(raw or {})
         if self.not_future and value > context.today:
             raise FieldError("date_future")
-        if self.not_before and value < dt.date.fromisoformat(self.not_before):
-            raise FieldError("date_before", date=format_date(dt.date.fromisoformat(self.not_before), "long"))
-        if self.not_after and value > dt.date.fromisoformat(self.not_after):
-            raise FieldError("date_after", date=format_date(dt.date.fromisoformat(self.not_after), "long"))
+        earliest = bound_date(self.not_before, context) if self.not_before else None
+        if earliest and value < earliest:
+            raise FieldError("date_before", date=long_date(earliest))
+        latest = bound_date(self.not_after, context) if self.not_after else None
+        if latest and value > latest:
+            raise FieldError("date_after", date=long_date(latest))
+        start = _as_day(context.answers.get(self.after)) if self.after else None
+        if start and value <= start:
+            raise FieldError("date_not_after", other=self.sibling_title(self.after), date=long_date(start))
         return value.isoformat()
+
+    def sibling_title(self, field_id: str) -> str:
+        """The short name of the date this one is compared with (set when the definition loads)."""
+        return gettext(self.compared_with.get(field_id, field_id))
 
     def _check_iin(self, raw, context):
         return check_iin(raw, context.today)
@@ -356,6 +434,8 @@ class Field:
         for n, item in enumerate(raw):
             answers = {}
             for part in self.fields:
+                # A part's range may refer to the parts before it in the same item.
+                part_context = context.with_answers(answers)
                 anchor = f"{self.id}-{n}-{part.id}"
                 label = gettext("%(item)s %(number)s: %(field)s", item=gettext(self.item_label or self.label),
                                 number=n + 1, field=part.error_title)
@@ -364,7 +444,7 @@ class Field:
                         errors.append((anchor, part.blank_error.message(label, part.errors)))
                     continue
                 try:
-                    answers[part.id] = part.check(item.get(part.id), context)
+                    answers[part.id] = part.check(item.get(part.id), part_context)
                 except FieldError as error:
                     errors.append((anchor, error.message(label, part.errors)))
             items.append(answers)

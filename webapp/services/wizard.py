@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from webapp.services.conditions import check_syntax, evaluate, names
 from webapp.services.facts import FACT_GROUPS, RegistryFacts
-from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field
+from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field, bound_reference
 from webapp.text_input import writable
 
 CONFIRM_FIELD = "confirmed"
@@ -93,10 +93,21 @@ class Progress:
         # shown (after a changed choice) decides nothing.
         self.visible = []
         self._live: set[str] = set()
+        # Answers still to come: of steps shown but not answered yet, and of
+        # steps whose showing waits for such an answer. While a step waits,
+        # the number of steps is not known.
+        pending: set[str] = set()
+        self.settled = True
         for step in self.wizard.steps:
-            if evaluate(step.when, self._answer, self.fact) is True:
+            shown = evaluate(step.when, self._answer, self.fact)
+            if shown is True:
                 self.visible.append(step)
                 self._live |= {f.id for f in step.fields}
+                if not self.answered(step):
+                    pending |= {f.id for f in step.fields}
+            elif shown is None and names(step.when, "answer") & pending:
+                self.settled = False
+                pending |= {f.id for f in step.fields}
 
     def _answer(self, name: str) -> Any:
         return self.answers.get(name) if name in self._live else None
@@ -122,9 +133,14 @@ class Progress:
         before = self.visible[: self.visible.index(step)]
         return all(self.answered(s) for s in before)
 
-    def position(self, step: Step) -> tuple[int, int]:
-        """'Step N of M', where M counts the steps these answers show."""
-        return self.visible.index(step) + 1, len(self.visible)
+    def position(self, step: Step) -> tuple[int, int | None]:
+        """'Step N of M'; M is None while an answer still to give can add or remove steps.
+
+        So M never jumps from one step to the next: it is shown once the
+        answers so far decide every step (GOV.UK's advice: no "of M" that
+        cannot be known).
+        """
+        return self.visible.index(step) + 1, len(self.visible) if self.settled else None
 
     def previous(self, step: Step) -> Step | None:
         index = self.visible.index(step)
@@ -159,15 +175,52 @@ def _field(data: dict, where: str, types: set[str] = FIELD_TYPES) -> Field:
         raise ValueError(f"{where}: a group needs fields")
     if data["type"] in ("choice",) and not (data.get("options") or data.get("options_from")):
         raise ValueError(f"{where}: a choice needs options or options_from")
+    if data.get("multiline") and data["type"] != "text":
+        raise ValueError(f"{where}: only a text field can be multiline")
     data["options"] = tuple((o["value"], o["label"]) for o in data.get("options", ()))
-    data["fields"] = tuple(_field(f, f"{where}.{f.get('id')}", GROUP_PART_TYPES) for f in data.get("fields", ()))
+    parts: dict[str, Field] = {}
+    for raw in data.get("fields", ()):
+        part = _field(raw, f"{where}.{raw.get('id')}", GROUP_PART_TYPES)
+        _check_range(part, parts, f"{where}.{part.id}")
+        parts[part.id] = part
+    data["fields"] = tuple(parts.values())
     return Field(**data)
+
+
+RANGE_KEYS = ("not_future", "not_before", "not_after", "after")
+
+
+def _check_range(f: Field, earlier: dict[str, Field], where: str) -> None:
+    """A date's range may name only dates asked before it (in its group item, or before it in the
+    wizard) and registry facts that exist; the titles of the dates it names are kept for messages."""
+    if f.type != "date":
+        if any(getattr(f, key) for key in RANGE_KEYS):
+            raise ValueError(f"{where}: only a date field has a date range")
+        return
+    named = [f.after] if f.after else []
+    for bound in (f.not_before, f.not_after):
+        if not bound:
+            continue
+        try:
+            kind, name = bound_reference(bound)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if kind == "field":
+            named.append(name)
+        elif kind == "fact" and (name.startswith("_") or not hasattr(RegistryFacts, name)):
+            raise ValueError(f"{where}: the date range names the unknown fact {name!r}")
+    for name in named:
+        other = earlier.get(name)
+        if other is None or other.type != "date":
+            raise ValueError(f"{where}: the date range names {name!r}, which is not a date asked before it")
+        f.compared_with[name] = other.title or other.label
 
 
 def load_wizard(data: dict, where: str) -> Wizard:
     """Build and check a wizard from a definition's `application` section."""
     steps = []
     seen_fields: set[str] = set()
+    earlier: dict[str, Field] = {}
     for raw in data["steps"]:
         step_where = f"{where}: step {raw.get('id')}"
         if set(raw) - STEP_KEYS:
@@ -175,6 +228,9 @@ def load_wizard(data: dict, where: str) -> Wizard:
         if raw.get("when"):
             check_syntax(raw["when"], step_where)
         fields = tuple(_field(f, f"{step_where}.{f.get('id')}") for f in raw.get("fields", ()))
+        for f in fields:
+            _check_range(f, earlier, f"{step_where}.{f.id}")
+            earlier[f.id] = f
         duplicate = seen_fields & {f.id for f in fields}
         if duplicate:
             raise ValueError(f"{step_where}: field ids used twice: {sorted(duplicate)}")

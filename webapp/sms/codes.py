@@ -11,8 +11,10 @@ The rules (numbers from webapp/config.py):
   service, a request), so that a code entered for another one is told as
   that, and a used code as used, rather than as a changed document.
 - OTP_MAX_ATTEMPTS (5) wrong entries kill the code.
-- Per citizen: at most OTP_MAX_PER_HOUR (5) codes in any hour, and
-  OTP_RESEND_SECONDS (60) between two codes.
+- Per citizen: at most OTP_MAX_PER_HOUR (5) codes in any hour. Per
+  purpose and document (one application, one request, one new phone):
+  OTP_RESEND_SECONDS (60) between two codes, so a citizen who has just
+  signed one application can ask at once for the next one's code.
 - OTP_DAILY_FAILURE_LOCK (10) wrong entries within OTP_LOCK_SECONDS (24
   hours) lock SMS codes for that citizen for OTP_LOCK_SECONDS from the
   10th (EDS still works). Failures are counted per citizen, not per code,
@@ -108,7 +110,8 @@ class Challenge:
 class Refusal:
     """No code was issued.
 
-    cool_down: another code was sent less than OTP_RESEND_SECONDS ago;
+    cool_down: another code for the same purpose and document was sent less
+    than OTP_RESEND_SECONDS ago;
     too_many_codes: OTP_MAX_PER_HOUR codes in the last hour; locked: too many
     wrong codes today (EDS still works); no_phone: no phone registered for
     the IIN; unavailable: SMS codes are off. `retry_after`: seconds until a
@@ -150,7 +153,7 @@ class Outcome:
 class Status:
     """A citizen's SMS-code limits right now."""
 
-    cool_down_seconds: int  # until the resend pause is over
+    cool_down_seconds: int  # until the resend pause for the purpose and document asked about is over
     codes_left_this_hour: int
     next_code_in: int  # seconds until issue() would not refuse for the pause or the hourly limit
     failures: int  # wrong entries within the lock window
@@ -194,7 +197,7 @@ def issue(
 
     # Serialise issuing per citizen where the database can (PostgreSQL).
     db.session.execute(db.select(CitizenAccount.id).filter_by(iin=iin).with_for_update())
-    limits = status(iin, now=now)
+    limits = status(iin, purpose=purpose, document_sha256=document_sha256, now=now)
     refusal = None
     if limits.locked:
         refusal = Refusal("locked", _seconds(limits.locked_until - now), limits.locked_until)
@@ -227,22 +230,25 @@ def issue(
     return _challenge(row)
 
 
-def status(iin: str, *, now: dt.datetime | None = None) -> Status:
-    """The citizen's cool-down, codes left this hour and daily lock."""
+def status(iin: str, *, purpose: str | None = None, document_sha256: str | None = None,
+           now: dt.datetime | None = None) -> Status:
+    """The citizen's codes left this hour and daily lock, and the resend pause for one purpose and document.
+
+    Without a purpose and document there is no pause to tell (cool_down_seconds is 0).
+    """
     now = _now(now)
     config = current_app.config
     per_hour = config["OTP_MAX_PER_HOUR"]
-    issued = [
-        _utc(moment)
-        for moment in db.session.scalars(
-            db.select(OneTimeCode.created_at)
-            .where(OneTimeCode.iin == iin, OneTimeCode.created_at > now - dt.timedelta(hours=1))
-            .order_by(OneTimeCode.created_at)
-        )
-    ]
+    rows = db.session.execute(
+        db.select(OneTimeCode.created_at, OneTimeCode.purpose, OneTimeCode.document_sha256)
+        .where(OneTimeCode.iin == iin, OneTimeCode.created_at > now - dt.timedelta(hours=1))
+        .order_by(OneTimeCode.created_at)
+    ).all()
+    issued = [_utc(row.created_at) for row in rows]
+    same = [_utc(row.created_at) for row in rows if (row.purpose, row.document_sha256) == (purpose, document_sha256)]
     cool_down = 0
-    if issued:
-        cool_down = _seconds(issued[-1] + dt.timedelta(seconds=config["OTP_RESEND_SECONDS"]) - now)
+    if same:
+        cool_down = _seconds(same[-1] + dt.timedelta(seconds=config["OTP_RESEND_SECONDS"]) - now)
     hourly_wait = 0
     if len(issued) >= per_hour:
         # Free again when the oldest of the last `per_hour` codes is an hour old.
