@@ -17,7 +17,7 @@ run: install db
 # The sandbox signing agent: NCALayer's protocol on ws://127.0.0.1:13579,
 # signing with the sandbox test citizens' keys (run beside `make run`).
 agent: install db
-	$(BIN)/python -m signing.agent $(AGENT_ARGS)
+	$(BIN)/python -m signing.sandbox.agent $(AGENT_ARGS)
 
 test: install chromium xmlsec1 java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

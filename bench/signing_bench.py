@@ -60,7 +60,8 @@ from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
 from bench.timing import percentile, time_calls
-from signing import gost_x509, pki
+from signing import gost_x509
+from signing.sandbox import pki
 from signing.certificates import EKU_EMAIL_PROTECTION, ROLE_INDIVIDUAL
 from signing.gost_ca import GostAuthority
 from signing.revocation import RevocationChecker

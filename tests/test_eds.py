@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from signing.pki import SandboxPKI
+from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, NATIONAL_TEST_PKI, csrf_token
 from tests.journeys import load, walk

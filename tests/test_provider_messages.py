@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from signing.pki import SandboxPKI
+from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY
 from tests.test_eds import at_check, issued, key, send

@@ -45,7 +45,7 @@ def test_sandbox_ca_publishes_its_crl_and_answers_ocsp(app, client):
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509 import ocsp
 
-    from signing.pki import SandboxPKI
+    from signing.sandbox.pki import SandboxPKI
 
     authority = SandboxPKI.load(app.config["SANDBOX_PKI_DIR"])
     crl = x509.load_der_x509_crl(client.get("/sandbox/pki/crl").data)

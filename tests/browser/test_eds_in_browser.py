@@ -3,7 +3,7 @@ through ncalayer-js-client, as it would drive NCALayer."""
 
 import pytest
 
-from signing.agent import run_in_thread
+from signing.sandbox.agent import run_in_thread
 from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import continue_to
 from tests.conftest import MOTHER_WITH_BABY

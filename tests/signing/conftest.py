@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signing import pki
+from signing.sandbox import pki
 from signing.revocation import RevocationChecker
 from signing.verify import TrustStore
 from signing.xmldsig import SigningKey

@@ -24,9 +24,9 @@ from lxml import etree
 from signxml import XMLVerifier
 from websockets.sync.client import connect
 
-from signing import pki as sandbox_pki
-from signing.agent import run_in_thread
-from signing.ncalayer import AgentOptions, NCALayerProtocol
+from signing.sandbox import pki as sandbox_pki
+from signing.sandbox.agent import run_in_thread
+from signing.sandbox.ncalayer import AgentOptions, NCALayerProtocol
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO / "node_modules" / "ncalayer-js-client" / "test" / "test-data.json"
@@ -515,7 +515,7 @@ def test_a_missing_pki_is_a_clear_error(tmp_path):
 
 def test_the_command_line_agent_serves_logs_and_stops_on_sigterm(pki_dir):
     process = subprocess.Popen(
-        [sys.executable, "-m", "signing.agent", "--port", "0", "--pki", str(pki_dir)],
+        [sys.executable, "-m", "signing.sandbox.agent", "--port", "0", "--pki", str(pki_dir)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -544,7 +544,7 @@ def test_the_command_line_agent_serves_logs_and_stops_on_sigterm(pki_dir):
 
 def test_the_command_line_agent_explains_a_missing_pki(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "signing.agent", "--port", "0", "--pki", str(tmp_path / "nowhere")],
+        [sys.executable, "-m", "signing.sandbox.agent", "--port", "0", "--pki", str(tmp_path / "nowhere")],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from signing import envelope, pki
+from signing import envelope
+from signing.sandbox import pki
 from signing.verify import HolderType, Purpose, verify
 from signing.xmldsig import BadDocument, sign_enveloped
 from tests.signing.conftest import EMPLOYEE, ISSUED, ORGANISATION

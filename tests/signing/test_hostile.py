@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
-from signing import pki
+from signing.sandbox import pki
 from signing.verify import MAX_BYTES, HolderType, Purpose, Refused, verify
 from signing.xmldsig import DS, PROLOG, SigningKey, parse, sign_enveloped, wrap76
 

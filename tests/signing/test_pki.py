@@ -16,7 +16,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
 
-from signing.pki import (
+from signing.sandbox.pki import (
     CREATE_COMMAND,
     ROLE_HEAD,
     Holder,

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signing.pki import Holder, SandboxPKI, create
+from signing.sandbox.pki import Holder, SandboxPKI, create
 from signing.revocation import (
     RevocationChecker,
     RevocationEvidence,

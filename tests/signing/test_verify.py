@@ -12,7 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from signing import gost_x509, pki
+from signing import gost_x509
+from signing.sandbox import pki
 from signing import verify as verify_module
 from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION, read_certificate
 from signing.verify import (

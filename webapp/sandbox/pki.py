@@ -1,6 +1,6 @@
 """The sandbox CA for testers: make it, hand out test keys, answer CRL and OCSP.
 
-The CA itself is signing.pki; this module wires it to the test citizens,
+The CA itself is signing.sandbox.pki; this module wires it to the test citizens,
 to `flask sandbox pki` and to routes that exist only in the sandbox.
 """
 
@@ -12,7 +12,7 @@ import click
 from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, abort, current_app, request, send_file
 
-from signing import pki
+from signing.sandbox import pki
 from webapp import clock
 from webapp.extensions import csrf
 from webapp.sandbox import bp

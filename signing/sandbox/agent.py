@@ -2,16 +2,16 @@
 
 Run it next to the sandbox portal:
 
-    python -m signing.agent                       # ws://127.0.0.1:13579, keys of instance/pki
-    python -m signing.agent --port 0              # any free port (printed on stdout)
-    python -m signing.agent --iin 900517401370    # sign as another holder
-    python -m signing.agent --kind auth           # sign with the authentication key
-    python -m signing.agent --variant revoked     # ... with a revoked (expired, not-yet-valid) key
-    python -m signing.agent --key-file other.p12 --password Qwerty12
-    python -m signing.agent --cancel              # the citizen presses Cancel
-    python -m signing.agent --respond-with gost-signed-sample.xml
+    python -m signing.sandbox.agent                       # ws://127.0.0.1:13579, keys of instance/pki
+    python -m signing.sandbox.agent --port 0              # any free port (printed on stdout)
+    python -m signing.sandbox.agent --iin 900517401370    # sign as another holder
+    python -m signing.sandbox.agent --kind auth           # sign with the authentication key
+    python -m signing.sandbox.agent --variant revoked     # ... with a revoked (expired, not-yet-valid) key
+    python -m signing.sandbox.agent --key-file other.p12 --password Qwerty12
+    python -m signing.sandbox.agent --cancel              # the citizen presses Cancel
+    python -m signing.sandbox.agent --respond-with gost-signed-sample.xml
 
-It speaks NCALayer's WebSocket protocol (see `signing.ncalayer`), so the
+It speaks NCALayer's WebSocket protocol (see `signing.sandbox.ncalayer`), so the
 portal's browser code (npm `ncalayer-js-client`) works against it unchanged.
 It listens on 127.0.0.1 only unless told otherwise, with plain `ws://` (the
 sandbox portal's Content-Security-Policy allows `ws://127.0.0.1:13579`), or
@@ -39,7 +39,7 @@ from pathlib import Path
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from signing.ncalayer import (
+from signing.sandbox.ncalayer import (
     GREETING,
     HEARTBEAT,
     KINDS,
@@ -220,7 +220,7 @@ def run_in_thread(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m signing.agent",
+        prog="python -m signing.sandbox.agent",
         description="Sandbox signing agent: answers the portal's NCALayer requests with sandbox keys.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default 127.0.0.1)")

@@ -3,7 +3,7 @@
 The portal's browser code (npm `ncalayer-js-client`) talks to NCALayer, the
 signing application Kazakh citizens run, over a WebSocket. This module holds
 the protocol logic of the sandbox stand-in: one text frame in, one text frame
-out, with NCALayer's own envelopes. The server around it is `signing.agent`.
+out, with NCALayer's own envelopes. The server around it is `signing.sandbox.agent`.
 
 Where the envelopes come from:
 
@@ -41,7 +41,7 @@ from lxml import etree
 
 from signing.xmldsig import BadDocument, SigningKey, safe_parser, sign_enveloped
 
-log = logging.getLogger("signing.agent")
+log = logging.getLogger("signing.sandbox.agent")
 
 VERSION = "1.2"
 GREETING = json.dumps({"result": {"version": VERSION}}, separators=(",", ":"))  # RECORDED
@@ -310,7 +310,7 @@ class KeyCache:
 
 @dataclass
 class AgentOptions:
-    """What the simulated citizen does; mirrors the CLI flags of `python -m signing.agent`."""
+    """What the simulated citizen does; mirrors the CLI flags of `python -m signing.sandbox.agent`."""
 
     pki_dir: Path | str | None = None
     iin: str | None = None  # force this holder ("another person's key")
@@ -353,7 +353,7 @@ class KeyChooser:
             return
         if options.pki_dir is None:
             raise ValueError("give a sandbox PKI directory (pki_dir) or a key file (key_file)")
-        from signing.pki import SandboxPKI  # the sandbox CA; imported only when used
+        from signing.sandbox.pki import SandboxPKI  # the sandbox CA; imported only when used
 
         self.pki = SandboxPKI.load(Path(options.pki_dir))  # PKINotFound says how to create it
         self.default_holder = default_holder_id(Path(options.pki_dir))
