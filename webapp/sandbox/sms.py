@@ -122,7 +122,7 @@ def offer_service():
     try:
         offer = proactive.make_offer(iin, request.form.get("service", ""), current_language())
     except proactive.CannotOffer as reason:
-        flash(_("No offer was sent: %(reason)s.", reason=str(reason)), "error")
+        flash(_("No offer was sent: %(reason)s.", reason=str(reason).rstrip(".")), "error")
     else:
         flash(_("Offer %(number)s was sent to %(phone)s.", number=offer.number, phone=offer.phone), "success")
     return redirect(url_for("sandbox.sms"))
