@@ -202,7 +202,7 @@ def _claim_left_by_a_dead_worker(app, message_id: int, seconds_ago: float):
 
 
 def _queue_without_running(app, monkeypatch, phone="+77011234567", text="Your code 123456", redact="123456"):
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     monkeypatch.setattr(jobs, "send_sms", lambda *args: None)  # the job is lost with the worker
     with app.app_context():
@@ -257,7 +257,7 @@ def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client,
     from tests.test_sms_signing import ask_for_password
 
     at_check(client)
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     monkeypatch.setattr(jobs, "send_sms", lambda *args: None)
     assert ask_for_password(client).status_code == 302
@@ -275,7 +275,7 @@ def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client,
 
 
 def _submit_without_delivery(app, client, monkeypatch) -> Application:
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     monkeypatch.setattr(jobs, "deliver_application", lambda *args, **kwargs: None)
     at_check(client)
@@ -453,7 +453,7 @@ def test_a_gateway_that_stays_down_is_shown_to_the_citizen(app, client, flaky):
 def test_while_the_gateway_is_being_retried_the_citizen_is_told(app, client, monkeypatch):
     from tests.test_sms_signing import ask_for_password
 
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     monkeypatch.setattr(jobs, "send_sms", lambda *args: None)  # the retry is due, not run yet
     at_check(client)

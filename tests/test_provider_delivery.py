@@ -14,7 +14,7 @@ import pytest
 
 from signing.xmldsig import sign_enveloped
 from tests.test_eds import at_check, issued, key, send
-from webapp import jobs
+from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import Application

@@ -14,7 +14,8 @@ import pytest
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
 from tests.test_eds import at_check, issued, key, send
-from webapp import clock, create_app, jobs
+from webapp import clock, create_app
+from webapp.jobs import queue as jobs
 from webapp.applications.submission import registration_number
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification
@@ -297,7 +298,7 @@ def test_there_is_no_operator_console_in_production(tmp_path, monkeypatch):
     assert app.test_client().get("/en/sandbox/operator").status_code == 404
     assert app.config["PROVIDER_GATEWAY"] != "sandbox" and app.config["SANDBOX_AUTO_DECIDE"] is False
     with app.app_context():
-        from webapp.jobs import SANDBOX_AUTO_DECIDE, get_huey
+        from webapp.jobs.queue import SANDBOX_AUTO_DECIDE, get_huey
 
         get_huey(app)
         assert SANDBOX_AUTO_DECIDE not in app.extensions["jobs"]["tasks"]

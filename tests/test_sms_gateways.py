@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import MOTHER_WITH_BABY
-from webapp import jobs
+from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import SmsMessage

@@ -68,10 +68,14 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     rendering.init_app(app)
     translate.init_app(app)
 
-    from webapp import account, auth, catalogue, citizen_requests, errors, history, home, phone, provider, signatures, verify_document
+    from webapp import account, catalogue, errors, home, phone, signatures, verify_document
+    from webapp.auth import current_citizen, routes as auth
+    from webapp.history import routes as history
+    from webapp.provider import routes as provider
+    from webapp.requests import routes as citizen_requests
     from webapp.applications import routes as applications
 
-    app.jinja_env.globals["current_citizen"] = auth.current_citizen
+    app.jinja_env.globals["current_citizen"] = current_citizen
 
     for module in (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document):
         app.register_blueprint(module.bp)
@@ -79,7 +83,8 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
 
     signatures.init_app(app)
     # SMS one-time codes: the gateway, and the background jobs that send through it.
-    from webapp import jobs, sms
+    from webapp import sms
+    from webapp.jobs import queue as jobs
 
     sms.init_app(app)
     jobs.init_app(app)
@@ -87,7 +92,6 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     if app.config["SANDBOX"]:
         from webapp import sandbox
 
-        app.register_blueprint(sandbox.bp)
         sandbox.init_app(app)
 
     logging.getLogger("werkzeug").setLevel(logging.INFO)

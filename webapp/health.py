@@ -88,7 +88,7 @@ def _redis() -> None:
 
 
 def _queue() -> dict:
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     return {"pending": jobs.get_huey().pending_count()}
 

@@ -98,7 +98,7 @@ class Attachment(db.Model):
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_drafts.id", ondelete="CASCADE"), index=True)
     # Set when the draft is sent: the file then belongs to the application.
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
-    # Or a file of what the citizen sent about an application (webapp/citizen_requests.py).
+    # Or a file of what the citizen sent about an application (webapp/requests/).
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("citizen_requests.id", ondelete="CASCADE", name="fk_attachments_request_id"), index=True
     )
@@ -327,7 +327,7 @@ class Notification(db.Model):
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-# ── What citizens send about an application (webapp/citizen_requests.py) ──
+# ── What citizens send about an application (webapp/requests/) ──
 
 
 class CitizenRequest(db.Model):
@@ -364,7 +364,7 @@ class CitizenRequest(db.Model):
     # What the kind adds: the service of a malfunction report, the decision complained about, an answer.
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft")
-    # The canonical XML the citizen is shown and signs (webapp/citizen_request_xml.py).
+    # The canonical XML the citizen is shown and signs (webapp/requests/document.py).
     document_nonce: Mapped[str | None] = mapped_column(String(32))
     document: Mapped[bytes | None] = mapped_column(LargeBinary)
     document_sha256: Mapped[str | None] = mapped_column(String(64))

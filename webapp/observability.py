@@ -138,7 +138,7 @@ class _QueueDepth:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        from webapp import jobs
+        from webapp.jobs import queue as jobs
 
         family = GaugeMetricFamily("qyzmet_queue_pending_jobs", "Background jobs waiting in the queue.")
         try:

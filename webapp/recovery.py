@@ -55,7 +55,7 @@ class Swept:
 
 def sweep(now: dt.datetime | None = None) -> Swept:
     """Re-queue the SMS messages and hand-overs a dead worker left; returns what it did."""
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     config = current_app.config
     now = now or clock.now()

@@ -100,7 +100,7 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
 
 def _hand_over(record: Application) -> None:
     """Queue the hand-over to the provider; a queue that is down must not break the page (the application is stored)."""
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     try:
         jobs.deliver_application(record.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, g, make_response, request, session
+from flask import Blueprint, Response, abort, g, make_response, request, session
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,12 +12,14 @@ from signing.verify import HolderType
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
 from webapp.extensions import db
-from webapp.history import answers, bp, listing, texts
+from webapp.history import answers, listing, texts
 from webapp.i18n import current_language
 from webapp.models import Application, ApplicationEvent, Notification, ProactiveOffer, ProviderMessage
 from webapp.provider import inbox, lifecycle
 from webapp.rendering import render_page
 from webapp.services import catalogue, find
+
+bp = Blueprint("history", __name__, url_prefix="/<lang_code>/account")
 
 RESULTS = "history-results"  # the list's results fragment: its element id and HX-Target
 

@@ -137,7 +137,7 @@ def _texts(values) -> list[str]:
 
 
 def _request_url(number: str) -> str | None:
-    """The citizen's request (webapp/citizen_requests.py) a step refers to, if that page exists."""
+    """The citizen's request (webapp/requests/) a step refers to, if that page exists."""
     try:
         return url_for("requests.show", number=number)
     except BuildError:

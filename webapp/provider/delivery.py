@@ -91,7 +91,7 @@ class SandboxProvider:
     def delivered(self, handover: Handover) -> None:
         if not self.auto_decide:
             return
-        from webapp import jobs
+        from webapp.jobs import queue as jobs
 
         try:
             jobs.sandbox_auto_decide(handover.application_id, delay=self.auto_decide_seconds)

@@ -31,7 +31,8 @@ from webapp.i18n import best_language, long_date, money
 from webapp.models import Application, ApplicationEvent, ProviderMessage
 from webapp.provider import delivery, inbox, lifecycle
 from webapp.rendering import render_page
-from webapp.sandbox import auto_decide, bp, provider
+from webapp.sandbox import auto_decide, provider
+from webapp.sandbox.blueprint import bp
 from webapp.services import find
 from webapp.services.fields import MESSAGES, FieldError, check_money, parse_date
 from webapp.working_days import calendar
@@ -339,7 +340,7 @@ def _last_event(application: Application, status: str) -> ApplicationEvent | Non
 
 def _objection_reference(event: ApplicationEvent) -> str:
     """What a decision after the citizen's objection quotes: the objection's number
-    (webapp/citizen_requests.py records it as the event's `request`)."""
+    (webapp/requests/ records it as the event's `request`)."""
     return str((event.data or {}).get("request") or f"event-{event.id}")[:100]
 
 

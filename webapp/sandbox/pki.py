@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, current_app, request, send_file
 from signing.sandbox import pki
 from webapp import clock
 from webapp.extensions import csrf
-from webapp.sandbox import bp
+from webapp.sandbox.blueprint import bp
 
 # Organisations with keys in the sandbox: the portal itself (its own
 # signatures) and, for each body the service passports name as provider

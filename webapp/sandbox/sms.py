@@ -18,7 +18,7 @@ from webapp import proactive
 from webapp.i18n import best_language, current_language
 from webapp.identifiers import normalise_digits
 from webapp.rendering import render_page
-from webapp.sandbox import bp
+from webapp.sandbox.blueprint import bp
 from webapp.sms import outbox
 
 STATUS_LABELS = {

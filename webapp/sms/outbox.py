@@ -73,7 +73,7 @@ def send(message: SmsMessage, *, redact: str | None = None) -> SmsMessage:
     `redact`: text to blank out of the stored message once it is sent or has
     failed (the one-time code), unless the gateway keeps texts (the sandbox).
     """
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     message_id, purpose = message.id, message.purpose
     try:

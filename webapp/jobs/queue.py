@@ -7,7 +7,7 @@ Where jobs wait, and who runs them:
 
 - REDIS_URL set: `RedisHuey`; a separate consumer process runs them:
   `flask --app webapp jobs worker` (or Huey's own `huey_consumer
-  webapp.jobs.huey`, which builds the app from the environment).
+  webapp.jobs.queue.huey`, which builds the app from the environment).
 - No REDIS_URL (the embedded default): `SqliteHuey` in HUEY_SQLITE_PATH
   (instance/huey.sqlite3), and the web process runs a consumer in threads
   of its own, started at its first request. That is Huey's documented
@@ -197,7 +197,7 @@ def _build(app: Flask) -> tuple[Huey, dict]:
 
     @huey.periodic_task(crontab(minute="47"), name=PURGE_REQUEST_DRAFTS)
     def purge_request_drafts_task():
-        from webapp import citizen_requests
+        from webapp.requests import routes as citizen_requests
 
         with app.app_context():
             citizen_requests.purge_drafts()
@@ -280,7 +280,7 @@ def _where(app: Flask) -> str:
 
 
 def __getattr__(name: str):
-    """`huey_consumer webapp.jobs.huey`: the Huey instance of an app built from the environment."""
+    """`huey_consumer webapp.jobs.queue.huey`: the Huey instance of an app built from the environment."""
     if name == "huey":
         from webapp import create_app
 

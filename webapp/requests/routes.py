@@ -11,7 +11,7 @@ applications are: EDS through NCALayer, or an SMS password after which the
 portal signs with its own key and states how the citizen confirmed. The
 request is a draft row until it is signed; the document it shows (and the
 SMS password is bound to) is fixed until its text or files change, so a
-signature covers exactly what was issued (webapp/citizen_request_xml.py).
+signature covers exactly what was issued (webapp/requests/document.py).
 
     objection    O-2026-0000001  within 2 working days of a provisional refusal
                                  (Administrative Procedural Code, art. 73 p. 3);
@@ -58,7 +58,7 @@ from webapp.applications.drafts import attachment_path, attachments_dir
 from webapp.applications.sign_by_sms import _citizen_key, _phone_key, outcome_message
 from webapp.applications.sign_by_sms import refusal_message as sms_refusal_message
 from webapp.auth import current_citizen, login_required
-from webapp.citizen_request_xml import AttachedFile, RequestDocument
+from webapp.requests.document import AttachedFile, RequestDocument
 from webapp.clock import now, today
 from webapp.extensions import db, limiter
 from webapp.i18n import current_language, long_date
