@@ -151,7 +151,7 @@ class Config:
     OTP_DAILY_FAILURE_LOCK = 10
     OTP_LOCK_SECONDS = 24 * 3600
 
-    # Background jobs (webapp/jobs.py) on Huey: in Redis with REDIS_URL, else
+    # Background jobs (webapp/jobs/) on Huey: in Redis with REDIS_URL, else
     # in SQLite at HUEY_SQLITE_PATH. HUEY_IMMEDIATE runs each job at once,
     # inside the call (tests). The consumer runs in the web process
     # (HUEY_EMBEDDED_CONSUMER; None: when there is no REDIS_URL) or as

@@ -23,6 +23,7 @@ from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Attachment
+from webapp.provider import delivery
 from webapp.signatures import portal_key, verify_citizen
 from webapp.working_days import calendar
 
@@ -100,10 +101,8 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
 
 def _hand_over(record: Application) -> None:
     """Queue the hand-over to the provider; a queue that is down must not break the page (the application is stored)."""
-    from webapp.jobs import queue as jobs
-
     try:
-        jobs.deliver_application(record.id)
+        delivery.enqueue(record.id)
     except Exception:  # noqa: BLE001
         log.exception("Could not queue the delivery of application %s to the provider", record.number)
     db.session.expire(record)  # the job may already have run (immediate mode, or a quick worker)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from webapp import clock
-from webapp.sandbox import operator, pki, sms, synthetic  # noqa: F401  (their routes join the blueprint)
+from webapp import clock, signatures
+from webapp import sms as portal_sms
+from webapp.jobs import queue
+from webapp.provider import delivery
+from webapp.sandbox import auto_decide, gateways, operator, pki, sms, synthetic  # noqa: F401  (routes join bp)
 from webapp.sandbox.blueprint import bp
 from webapp.sandbox.citizens import load_test_citizens
 
@@ -19,8 +22,16 @@ __all__ = ["init_app", "load_test_citizens"]
 
 
 def init_app(app: Flask) -> None:
-    """Plug the sandbox in: its blueprint, the `flask sandbox` commands, the generated citizens if asked."""
+    """Plug the sandbox in: its blueprint and `flask sandbox` commands, its gateways, the automatic
+    decisions' job, its CA and the portal's key (before the portal builds its gateways and trust),
+    and the generated citizens if asked."""
     app.register_blueprint(bp)
+    portal_sms.register_gateway(app, "sandbox", gateways.sms_gateway)
+    delivery.register_gateway(app, "sandbox", gateways.provider_gateway)
+    queue.add_tasks(app, auto_decide.tasks)
+    signatures.add_trust_source(app, pki.trusted_ca_files)
+    signatures.set_portal_key_source(app, pki.portal_key_file)
+    signatures.wrap_revocation_fetch(app, pki.sandbox_fetch)
     if app.config.get("SANDBOX_SYNTHETIC_CITIZENS"):
         app.extensions["state_registries"] = synthetic.WithSyntheticCitizens(
             app.extensions["state_registries"], app.config["SANDBOX_SYNTHETIC_CITIZENS"]

@@ -1,8 +1,8 @@
 """The sandbox provider's automatic mode: decide an application by rules.
 
 With SANDBOX_AUTO_DECIDE on, the sandbox provider decides every application
-it takes SANDBOX_AUTO_DECIDE_SECONDS after delivery (a background job,
-webapp/jobs.py), with signed messages through the same inbox and the same
+it takes SANDBOX_AUTO_DECIDE_SECONDS after delivery (a background job the
+sandbox registers on the queue, `AUTO_DECIDE`), with signed messages through the same inbox and the same
 verification as /provider/messages (`webapp.sandbox.provider.say`).
 
 The rules are data, not code per service:
@@ -46,6 +46,7 @@ from flask_babel import force_locale, gettext
 from signing.verify import Refused
 from webapp import clock
 from webapp.extensions import db
+from webapp.jobs import queue
 from webapp.models import Application
 from webapp.provider import inbox, lifecycle
 from webapp.sandbox import provider
@@ -55,6 +56,8 @@ from webapp.services.wizard import Progress
 from webapp.working_days import calendar
 
 log = logging.getLogger(__name__)
+
+AUTO_DECIDE = "qyzmet.sandbox_auto_decide"  # the job's name on the queue
 
 # The monthly calculation index for 2026, in tenge.
 MRP = Decimal("4325")
@@ -154,6 +157,16 @@ def decide(application: Application, at: dt.datetime | None = None) -> Decision 
         after_hearing = calendar().add(clock.day_of(at), lifecycle.HEARING_WORKING_DAYS)
         provider.say(number, "refused", at=clock.on_day(after_hearing, at), reason=reason)
     return decision
+
+
+def tasks(config) -> list[queue.Task]:
+    """The automatic decisions' job, for the sandbox's queue."""
+    return [queue.Task(AUTO_DECIDE, decide_application)]
+
+
+def schedule(application_id: int, delay: float = 0) -> None:
+    """Queue the automatic decision on an application, `delay` seconds from now."""
+    queue.enqueue(AUTO_DECIDE, application_id, delay=delay)
 
 
 def decide_application(application_id: int, at: dt.datetime | None = None) -> Decision | None:

@@ -31,7 +31,7 @@ from webapp.i18n import best_language, long_date, money
 from webapp.models import Application, ApplicationEvent, ProviderMessage
 from webapp.provider import delivery, inbox, lifecycle
 from webapp.rendering import render_page
-from webapp.sandbox import auto_decide, provider
+from webapp.sandbox import auto_decide, gateways, provider
 from webapp.sandbox.blueprint import bp
 from webapp.services import find
 from webapp.services.fields import MESSAGES, FieldError, check_money, parse_date
@@ -146,7 +146,7 @@ def operator():
         for application in applications
     ]
     adapter = delivery.gateway()
-    automatic = isinstance(adapter, delivery.SandboxProvider) and adapter.auto_decide
+    automatic = isinstance(adapter, gateways.SandboxProvider) and adapter.auto_decide
     return render_page(
         "sandbox/operator.html",
         rows=rows,

@@ -2,23 +2,30 @@
 
 - `codes`: the one-time code lifecycle: issue, check, the citizen's limits.
 - `outbox`: a message is a row in `sms_messages`, sent by a background job.
-- `gateways`: where messages go: the sandbox outbox, or the operator's HTTP API.
+- `gateways`: where messages go: the operator's HTTP API, or a plug-in's
+  (the sandbox's outbox page).
+- `signing`: confirming a document with an SMS password, for every flow.
 
-The gateway is built from SMS_GATEWAY by `init_app`; webapp/jobs.py runs the
-sending job. Without a gateway (SMS_GATEWAY=none) SMS codes are unavailable
-and EDS remains.
+The gateway is built from SMS_GATEWAY by `init_app`; webapp/jobs/tasks.py
+runs the sending job. Without a gateway (SMS_GATEWAY=none) SMS codes are
+unavailable and EDS remains.
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
-from webapp.sms.gateways import Gateway, from_config
+from webapp.sms.gateways import Factory, Gateway, from_config
+
+
+def register_gateway(app: Flask, kind: str, factory: Factory) -> None:
+    """A plug-in's gateway, chosen by SMS_GATEWAY=kind (before `init_app`)."""
+    app.extensions.setdefault("sms_gateway_kinds", {})[kind] = factory
 
 
 def init_app(app: Flask) -> None:
     """Build the gateway SMS_GATEWAY names."""
-    app.extensions["sms_gateway"] = from_config(app.config)
+    app.extensions["sms_gateway"] = from_config(app.config, app.extensions.get("sms_gateway_kinds"))
 
 
 def gateway() -> Gateway | None:

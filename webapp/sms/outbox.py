@@ -30,6 +30,7 @@ import secrets
 
 from webapp import clock, observability, sms
 from webapp.extensions import db
+from webapp.jobs import queue as jobs  # (outbox.queue is this module's own)
 from webapp.models import SmsMessage
 from webapp.sms.gateways import DeliveryError, PermanentFailure, Sms
 
@@ -73,11 +74,9 @@ def send(message: SmsMessage, *, redact: str | None = None) -> SmsMessage:
     `redact`: text to blank out of the stored message once it is sent or has
     failed (the one-time code), unless the gateway keeps texts (the sandbox).
     """
-    from webapp.jobs import queue as jobs
-
     message_id, purpose = message.id, message.purpose
     try:
-        jobs.send_sms(message_id, redact)
+        jobs.enqueue(jobs.SEND_SMS, message_id, redact)
     except Exception as error:  # noqa: BLE001  (the queue being down must not break the page)
         log.exception("Could not queue SMS message %s", message_id)
         observability.count_sms(purpose, FAILED)
