@@ -8,10 +8,9 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from webapp import account, catalogue, errors, health, home, i18n, models, observability, phone  # noqa: F401
-from webapp import rendering, security, signatures, sms, translate, verify_document
+from webapp import account, catalogue, errors, health, home, i18n, observability, phone
+from webapp import rendering, security, signatures, sms, templating, translate, verify_document
 from webapp.applications import routes as applications
-from webapp.auth import current_citizen
 from webapp.auth import routes as auth
 from webapp.config import REPO_ROOT, ConfigError, ProductionConfig, config_from_environment
 from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
@@ -76,8 +75,7 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     security.init_app(app)
     rendering.init_app(app)
     translate.init_app(app)
-
-    app.jinja_env.globals["current_citizen"] = current_citizen
+    templating.init_app(app)
 
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)

@@ -6,6 +6,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from signing.xmldsig import SigningKey
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -393,8 +395,6 @@ def _revocation_from_environment(environ) -> dict:
 def _portal_key_from_environment(environ) -> dict:
     """The portal's own PKCS#12 key (webapp/signatures.py portal_key), opened once now so a
     missing file or a wrong password stops the start, not the first SMS-signed application."""
-    from signing.xmldsig import SigningKey
-
     path = Path(environ["PORTAL_SIGNING_KEY"])
     password = environ.get("PORTAL_SIGNING_KEY_PASSWORD") or ""
     if not path.is_file():

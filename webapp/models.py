@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,24 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.clock import now
 from webapp.extensions import db
+
+
+class ApplicationStatus(StrEnum):
+    """Where an application stands (webapp/provider/lifecycle.py says which may follow which).
+
+    Stored as its value: a member equals its string, so rows, JSON and URLs keep the plain words.
+    """
+
+    SENT = "sent"
+    REGISTERED = "registered"
+    IN_PROCESSING = "in_processing"
+    DOCUMENTS_REQUESTED = "documents_requested"
+    DOCUMENTS_PROVIDED = "documents_provided"
+    PROVISIONAL_REFUSAL = "provisional_refusal"
+    OBJECTION = "objection"
+    ASSIGNED = "assigned"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
 
 
 class CitizenAccount(db.Model):

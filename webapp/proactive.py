@@ -32,7 +32,7 @@ from webapp.extensions import db
 from webapp.i18n import current_language
 from webapp.models import Application, ProactiveOffer
 from webapp.registries import Person
-from webapp.services import ServicePassport, find
+from webapp.services import ServicePassport, catalogue, find
 from webapp.services.facts import RegistryFacts
 from webapp.services.fields import Context, FieldError, check_iban
 from webapp.services.wizard import CONFIRM_FIELD, FIRST_OPTION, Progress
@@ -52,8 +52,6 @@ class CannotOffer(ValueError):
 
 def services() -> list[ServicePassport]:
     """The services a provider can offer by SMS."""
-    from webapp.services import catalogue
-
     return [s for s in catalogue() if s.wizard and s.wizard.proactive]
 
 

@@ -82,7 +82,8 @@ def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | 
                     draft.attachments.remove(attachment)
             ids = [a.public_id for a in draft.attachments if a.field == field_id]
             for upload in answer.new:
-                attachment, path = _store_file(draft, field_id, upload)
+                attachment, path = store_file(field_id, upload)
+                draft.attachments.append(attachment)
                 written.append(path)
                 ids.append(attachment.public_id)
             answers[field_id] = ids
@@ -147,7 +148,8 @@ def attachment_path(attachment: Attachment) -> Path:
     return attachments_dir() / attachment.stored_name
 
 
-def _store_file(draft: ApplicationDraft, field_id: str, upload: Upload) -> tuple[Attachment, Path]:
+def store_file(field_id: str, upload: Upload) -> tuple[Attachment, Path]:
+    """Write an upload under a random name in ATTACHMENTS_DIR; its row, for the caller to attach."""
     # A random name: nothing the citizen typed reaches the file system.
     stored_name = secrets.token_hex(20)
     path = attachments_dir() / stored_name
@@ -162,5 +164,4 @@ def _store_file(draft: ApplicationDraft, field_id: str, upload: Upload) -> tuple
         sha256=hashlib.sha256(upload.content).hexdigest(),
         created_at=now(),
     )
-    draft.attachments.append(attachment)
     return attachment, path

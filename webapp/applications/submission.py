@@ -14,17 +14,16 @@ from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
-from signing import envelope
-from signing.certificates import read_certificate
 from signing.verify import Purpose, Refused, Verdict
-from signing.xmldsig import sign_enveloped
 from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Attachment
 from webapp.provider import delivery
-from webapp.signatures import portal_key, verify_citizen
+from webapp.signatures import verify_citizen
+from webapp.sms import codes
+from webapp.sms.signing import SMS_CONFIRMATION, countersign
 from webapp.working_days import calendar
 
 log = logging.getLogger(__name__)
@@ -38,20 +37,25 @@ def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
 
 
 def send_confirmed_by_sms(application: ApplicationInProgress, issued: bytes, confirmation: Mapping[str, str],
-                          statement: str = "sms-confirmation") -> Application:
+                          statement: str = SMS_CONFIRMATION) -> Application:
     """The citizen confirmed the issued document from their phone (an SMS password,
     or consent to a proactive offer): the portal signs it with its own key,
     stating how it was confirmed, and stores it."""
-    key = portal_key()
-    signed_xml = sign_enveloped(envelope.build(issued, [(statement, confirmation)]), key)
-    portal = read_certificate(key.certificate)
+    signed = countersign(issued, confirmation, statement)
     signer = {
-        "signer_name": portal.organisation or portal.name,
-        "signer_serial": portal.serial,
-        "signer_issuer": portal.issuer,
+        "signer_name": signed.signer_name,
+        "signer_serial": signed.signer_serial,
+        "signer_issuer": signed.signer_issuer,
         "signed_at": now(),
     }
-    return _store(application, issued, signed_xml, "sms", signer)
+    return _store(application, issued, signed.signed_xml, "sms", signer)
+
+
+def sent_by_sms(challenge: codes.Challenge) -> Application | None:
+    """The application a used password already sent (a second click, a retried request)."""
+    return db.session.scalar(
+        db.select(Application).filter_by(iin=challenge.iin, document_sha256=challenge.document_sha256, signed_with="sms")
+    )
 
 
 def _store(application: ApplicationInProgress, document: bytes, signed_xml: bytes, signed_with: str,

@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.jobs import queue
 from webapp.jobs.queue import Task
 from webapp.provider import delivery
-from webapp.requests import routes as citizen_requests
+from webapp.requests import drafts as request_drafts
 from webapp.sms import codes, outbox
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def production_tasks(config: Mapping) -> Iterable[Task]:
         Task(queue.SEND_SMS, send_sms, retries=config["SMS_SEND_RETRIES"], retry_delay=config["SMS_SEND_RETRY_DELAY"],
              final=True),
         Task(queue.PURGE_CODES, codes.purge, every=crontab(minute="17")),
-        Task(queue.PURGE_REQUEST_DRAFTS, citizen_requests.purge_drafts, every=crontab(minute="47")),
+        Task(queue.PURGE_REQUEST_DRAFTS, request_drafts.purge_drafts, every=crontab(minute="47")),
         Task(queue.PURGE_APPLICATION_DRAFTS, drafts.purge_expired, every=crontab(minute="37")),
         Task(queue.SWEEP, sweep, every=crontab(minute="*"), at_start=True),
         # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).

@@ -16,6 +16,7 @@ import datetime as dt
 import secrets
 
 from webapp.clock import day_of, wall_now
+from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
 from webapp.services import find
 from webapp.working_days import calendar
@@ -105,8 +106,6 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     event.application_id = application.id
     if provider_message is not None:
         event.provider_message_id = provider_message.id
-    from webapp.extensions import db
-
     db.session.add(event)
     if status not in CITIZEN_STEPS:
         notification = Notification(
@@ -120,8 +119,6 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
 
 
 def _last(application: Application, status: str) -> ApplicationEvent | None:
-    from webapp.extensions import db
-
     return db.session.scalar(
         db.select(ApplicationEvent)
         .filter_by(application_id=application.id, status=status)

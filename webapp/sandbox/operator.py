@@ -106,7 +106,6 @@ class FormErrors(Exception):
         self.values = values
 
 
-@bp.app_template_global()
 def operator_status(status: str) -> tuple[str, str]:
     """An application status in the provider official's words, with its tag colour."""
     label, colour = STATUS_LABELS.get(status, (status, "grey"))

@@ -109,12 +109,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).isoformat()
 
 
-@bp.app_template_filter("service_option")
-def service_option(service) -> dict:
-    """A service as the select macro takes it."""
-    return {"value": service.slug, "text": _(service.short_name)}
-
-
 @bp.route("/<lang_code>/sandbox/sms/offer", methods=["POST"])
 def offer_service():
     """Play the service provider: offer a citizen a service by SMS (the proactive service)."""

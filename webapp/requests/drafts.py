@@ -1,0 +1,140 @@
+"""Unsigned requests: the citizen's text and files as a draft row, and the document they sign.
+
+The document a draft shows (and an SMS password is bound to) is fixed until
+its text or files change, so a signature covers exactly what was issued
+(webapp/requests/document.py). Drafts not changed for DRAFT_LIFETIME_DAYS go
+with their files (`purge_drafts`, a periodic job).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from pathlib import Path
+
+from flask import current_app, request
+
+from webapp.applications.drafts import attachment_path, store_file
+from webapp.auth import current_citizen
+from webapp.clock import now
+from webapp.extensions import db
+from webapp.i18n import current_language
+from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
+from webapp.requests.document import AttachedFile, RequestDocument
+from webapp.services import find
+from webapp.services.fields import Upload
+from webapp.requests.kinds import aware, referred_step
+
+
+def draft_lifetime() -> dt.timedelta:
+    """Unsigned requests are kept as long as drafts of applications (DRAFT_LIFETIME_DAYS)."""
+    return dt.timedelta(days=current_app.config["DRAFT_LIFETIME_DAYS"])
+
+
+def draft_for(iin: str, kind: str, application: Application | None) -> CitizenRequest | None:
+    """The citizen's unsigned request of this kind about this application (one at a time);
+    a malfunction report's whichever application it names."""
+    query = db.select(CitizenRequest).filter_by(iin=iin, kind=kind, status="draft")
+    if kind != "malfunction":
+        query = query.filter_by(application_id=application.id if application else None)
+    draft = db.session.scalar(query.order_by(CitizenRequest.id.desc()))
+    if draft is not None and aware(draft.updated_at) < now() - draft_lifetime():
+        delete_draft(draft)
+        return None
+    return draft
+
+
+def delete_draft(draft: CitizenRequest) -> None:
+    paths = [attachment_path(a) for a in draft.attachments]
+    db.session.delete(draft)
+    db.session.commit()
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def purge_drafts() -> int:
+    """Delete unsigned requests not changed for DRAFT_LIFETIME_DAYS, with their files; how many went.
+
+    For a periodic job; a citizen's own stale draft also goes when they open its form again.
+    """
+    stale = db.session.scalars(
+        db.select(CitizenRequest).filter(
+            CitizenRequest.status == "draft", CitizenRequest.updated_at < now() - draft_lifetime()
+        )
+    ).all()
+    for draft in stale:
+        delete_draft(draft)
+    return len(stale)
+
+
+def save_draft(draft: CitizenRequest | None, kind: str, application: Application | None, values: dict,
+                kept: list[Attachment], uploads: list[Upload]) -> CitizenRequest:
+    """Store the request's text and files as an unsigned draft with a newly issued document."""
+    citizen = current_citizen()
+    written: list[Path] = []
+    dropped: list[Path] = []
+    moment = now()
+    refers_to = referred_step(application, kind)
+    try:
+        if draft is None:
+            draft = CitizenRequest(
+                public_id=secrets.token_hex(16), kind=kind, iin=citizen.iin, status="draft", created_at=moment,
+                data={}, text="", language=current_language(),
+            )
+            db.session.add(draft)
+        draft.application_id = application.id if application else None
+        draft.application = application
+        for attachment in list(draft.attachments):
+            if attachment not in kept:
+                dropped.append(attachment_path(attachment))
+                draft.attachments.remove(attachment)
+        for upload in uploads:
+            attachment, path = store_file("files", upload)
+            written.append(path)
+            draft.attachments.append(attachment)
+        draft.text = values.get("text", "")
+        draft.data = {k: v for k, v in values.items() if k != "text" and v}
+        if refers_to is not None:
+            draft.data["refers_to"] = {"status": refers_to.status, "at": aware(refers_to.at).isoformat()}
+        draft.language = current_language()
+        draft.updated_at = moment
+        issue_document(draft, refers_to)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    for path in dropped:
+        path.unlink(missing_ok=True)
+    return draft
+
+
+def issue_document(draft: CitizenRequest, refers_to: ApplicationEvent | None) -> None:
+    """A new nonce and issue time, and the document built from them: a changed request is a new document."""
+    citizen = current_citizen()
+    application = draft.application
+    service = find(draft.data.get("service", "")) if draft.kind == "malfunction" else None
+    document = RequestDocument(
+        kind=draft.kind,
+        language=draft.language,
+        iin=draft.iin,
+        name=citizen.name(draft.language).full,
+        text=draft.text,
+        nonce=secrets.token_hex(16),
+        issued_at=now().replace(microsecond=0),
+        application_number=application.number if application else None,
+        application_service=application.service_slug if application else None,
+        service_slug=service.slug if service else None,
+        service_name=service.short_name if service else None,
+        refers_to_status=refers_to.status if refers_to else None,
+        refers_to_at=aware(refers_to.at) if refers_to else None,
+        addressee=draft.data.get("addressee") if draft.kind == "complaint" else None,
+        attachments=tuple(
+            AttachedFile(a.public_id, a.original_name, a.content_type, a.size, a.sha256) for a in draft.attachments
+        ),
+    )
+    draft.document = document.to_xml()
+    draft.document_nonce = document.nonce
+    draft.document_sha256 = hashlib.sha256(draft.document).hexdigest()
