@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from webapp import account, catalogue, errors, health, home, i18n, observability, phone
-from webapp import rendering, security, signatures, sms, templating, translate, verify_document
+from webapp import rendering, security, signatures, templating, translate, verify_document
 from webapp.applications import routes as applications
 from webapp.auth import routes as auth
 from webapp.config import REPO_ROOT, ConfigError, ProductionConfig, config_from_environment
@@ -18,6 +18,7 @@ from webapp.history import routes as history
 from webapp.jobs import queue, tasks
 from webapp.provider import routes as provider
 from webapp.requests import routes as citizen_requests
+from webapp.sms import gateways as sms_gateways
 from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
 
 BLUEPRINTS = (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document)
@@ -91,7 +92,7 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
 
     signatures.init_app(app)
     # SMS one-time codes: the gateway, and the background jobs that send through it.
-    sms.init_app(app)
+    sms_gateways.init_app(app)
     tasks.init_app(app)
     queue.init_app(app)
 

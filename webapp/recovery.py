@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from webapp import clock, sms
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application, OneTimeCode, SmsMessage
 from webapp.jobs import queue
 from webapp.provider import delivery
-from webapp.sms import outbox
+from webapp.sms import gateways, outbox
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def sweep(now: dt.datetime | None = None) -> Swept:
         if give_up:
             message = db.session.get(SmsMessage, row.id)
             message.last_error = "code expired before it was sent" if expired else "worker lost it too often"
-            gateway = sms.gateway()
+            gateway = gateways.gateway()
             outbox.finish_redaction(message, keeps_text=bool(gateway and gateway.keeps_text))
             db.session.commit()
             swept.sms_failed.append(row.id)

@@ -10,12 +10,11 @@ from webapp.applications import drafts, submission
 from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
-from webapp import sms
 from webapp.i18n import current_language, translate_text
 from webapp.rendering import render_page
 from webapp.services import find
 from webapp.signatures import Purpose, Refused, refusal_message
-from webapp.sms import codes
+from webapp.sms import codes, gateways
 from webapp.sms.pages import PasswordPage, sms_limits
 from webapp.sms.signing import Confirming, confirmation, outcome_message
 from webapp.sms.signing import refusal_message as sms_refusal_message
@@ -146,7 +145,7 @@ def _check_page(application: ApplicationInProgress, error: str | None = None, an
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
         masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
-        sms_available=sms.available(),
+        sms_available=gateways.available(),
         sms_status=codes.status(iin),
     )
 

@@ -16,10 +16,9 @@ from pathlib import Path
 from flask import current_app, request
 
 from webapp.applications.drafts import attachment_path, store_file
-from webapp.auth import current_citizen
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.i18n import current_language
+from webapp.registries import Person
 from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
 from webapp.requests.document import AttachedFile, RequestDocument
 from webapp.services import find
@@ -68,10 +67,9 @@ def purge_drafts() -> int:
     return len(stale)
 
 
-def save_draft(draft: CitizenRequest | None, kind: str, application: Application | None, values: dict,
-                kept: list[Attachment], uploads: list[Upload]) -> CitizenRequest:
-    """Store the request's text and files as an unsigned draft with a newly issued document."""
-    citizen = current_citizen()
+def save_draft(citizen: Person, language: str, draft: CitizenRequest | None, kind: str, application: Application | None,
+               values: dict, kept: list[Attachment], uploads: list[Upload]) -> CitizenRequest:
+    """Store the citizen's request, in the page's language, as an unsigned draft with a newly issued document."""
     written: list[Path] = []
     dropped: list[Path] = []
     moment = now()
@@ -80,7 +78,7 @@ def save_draft(draft: CitizenRequest | None, kind: str, application: Application
         if draft is None:
             draft = CitizenRequest(
                 public_id=secrets.token_hex(16), kind=kind, iin=citizen.iin, status="draft", created_at=moment,
-                data={}, text="", language=current_language(),
+                data={}, text="", language=language,
             )
             db.session.add(draft)
         draft.application_id = application.id if application else None
@@ -97,9 +95,9 @@ def save_draft(draft: CitizenRequest | None, kind: str, application: Application
         draft.data = {k: v for k, v in values.items() if k != "text" and v}
         if refers_to is not None:
             draft.data["refers_to"] = {"status": refers_to.status, "at": aware(refers_to.at).isoformat()}
-        draft.language = current_language()
+        draft.language = language
         draft.updated_at = moment
-        issue_document(draft, refers_to)
+        issue_document(draft, citizen, refers_to)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -111,9 +109,8 @@ def save_draft(draft: CitizenRequest | None, kind: str, application: Application
     return draft
 
 
-def issue_document(draft: CitizenRequest, refers_to: ApplicationEvent | None) -> None:
+def issue_document(draft: CitizenRequest, citizen: Person, refers_to: ApplicationEvent | None) -> None:
     """A new nonce and issue time, and the document built from them: a changed request is a new document."""
-    citizen = current_citizen()
     application = draft.application
     service = find(draft.data.get("service", "")) if draft.kind == "malfunction" else None
     document = RequestDocument(

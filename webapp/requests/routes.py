@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from signing.verify import Purpose, Refused
-from webapp import sms
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now
 from webapp.extensions import db
+from webapp.i18n import current_language
 from webapp.models import Application, CitizenRequest
 from webapp.provider import lifecycle
 from webapp.rendering import render_page
@@ -33,7 +33,7 @@ from webapp.requests.submission import Closed, decision_referring, eds_signer, s
 from webapp.services import catalogue, find
 from webapp.services.fields import FileAnswer, Upload
 from webapp.signatures import refusal_message
-from webapp.sms import codes
+from webapp.sms import codes, gateways
 from webapp.sms.pages import PasswordPage, sms_limits
 from webapp.sms.signing import Confirming, confirmation, countersign, outcome_message
 from webapp.sms.signing import refusal_message as sms_refusal_message
@@ -226,7 +226,7 @@ def _request_form(kind: str, application: Application | None):
         # The report is about the application whose number the citizen gave, if any.
         application = values.get("registration_number") and db.session.scalar(
             db.select(Application).filter_by(number=values["registration_number"], iin=citizen.iin)) or None
-    saved = save_draft(draft, kind, application, values, kept, uploads)
+    saved = save_draft(citizen, current_language(), draft, kind, application, values, kept, uploads)
     return redirect(url_for("requests.check", public_id=saved.public_id))
 
 
@@ -327,7 +327,7 @@ def _check_page(draft: CitizenRequest, error: str | None = None, anchor: str = "
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
         masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
-        sms_available=sms.available(),
+        sms_available=gateways.available(),
         sms_status=codes.status(iin),
     )
 

@@ -12,7 +12,6 @@ import datetime as dt
 from flask import request
 from flask_babel import force_locale, gettext as _
 
-from webapp import sms
 from signing.verify import Purpose, Refused
 from webapp.clock import now
 from webapp.extensions import db

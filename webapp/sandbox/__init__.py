@@ -11,9 +11,9 @@ import click
 from flask import Flask
 
 from webapp import clock, signatures, templating
-from webapp import sms as portal_sms
 from webapp.jobs import queue
 from webapp.provider import delivery
+from webapp.sms import gateways as sms_gateways
 from webapp.sandbox import auto_decide, gateways, operator, pki, sms, synthetic  # noqa: F401  (sms: routes join bp)
 from webapp.sandbox.blueprint import bp
 from webapp.sandbox.citizens import load_test_citizens
@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
     decisions' job, its CA and the portal's key (before the portal builds its gateways and trust),
     and the generated citizens if asked."""
     app.register_blueprint(bp)
-    portal_sms.register_gateway(app, "sandbox", gateways.sms_gateway)
+    sms_gateways.register_gateway(app, "sandbox", gateways.sms_gateway)
     delivery.register_gateway(app, "sandbox", gateways.provider_gateway)
     queue.add_tasks(app, auto_decide.tasks)
     signatures.add_trust_source(app, pki.trusted_ca_files)

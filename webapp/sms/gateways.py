@@ -15,7 +15,7 @@ later: the gateway is down, slow or overloaded). The outbox job
   retry, so the gateway can drop a duplicate.
 
 Other kinds come from plug-ins: the sandbox registers "sandbox" (its outbox
-page, webapp/sandbox/gateways.py) through `webapp.sms.register_gateway`.
+page, webapp/sandbox/gateways.py) through `register_gateway`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
+from flask import Flask, current_app
+
 from webapp.config import ConfigError
 from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFailure
 
-__all__ = ["DeliveryError", "PermanentFailure", "TemporaryFailure", "Sms", "Gateway", "HttpGateway", "from_config"]
+__all__ = ["DeliveryError", "PermanentFailure", "TemporaryFailure", "Sms", "Gateway", "HttpGateway", "from_config",
+           "register_gateway", "init_app", "gateway", "available"]
 
 @dataclass(frozen=True)
 class Sms:
@@ -113,3 +116,23 @@ def from_config(config: Mapping, kinds: Mapping[str, Factory] | None = None) -> 
     if kind == "none":
         return None
     raise ConfigError(f"SMS_GATEWAY must be {', '.join([*kinds, 'http'])} or none, not {kind!r}")
+
+
+def register_gateway(app: Flask, kind: str, factory: Factory) -> None:
+    """A plug-in's gateway, chosen by SMS_GATEWAY=kind (before `init_app`)."""
+    app.extensions.setdefault("sms_gateway_kinds", {})[kind] = factory
+
+
+def init_app(app: Flask) -> None:
+    """Build the gateway SMS_GATEWAY names."""
+    app.extensions["sms_gateway"] = from_config(app.config, app.extensions.get("sms_gateway_kinds"))
+
+
+def gateway() -> Gateway | None:
+    """The app's SMS gateway; None when SMS codes are off."""
+    return current_app.extensions.get("sms_gateway")
+
+
+def available() -> bool:
+    """Whether the portal can send SMS codes at all."""
+    return gateway() is not None

@@ -28,10 +28,11 @@ import datetime as dt
 import logging
 import secrets
 
-from webapp import clock, observability, sms
+from webapp import clock, observability
 from webapp.extensions import db
 from webapp.jobs import queue as jobs  # (outbox.queue is this module's own)
 from webapp.models import SmsMessage
+from webapp.sms import gateways
 from webapp.sms.gateways import DeliveryError, PermanentFailure, Sms
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def deliver(message_id: int, *, final: bool = True, redact: str | None = None) -
         # Sent, failed, or another job is sending it: never twice.
         return message.status
 
-    gateway = sms.gateway()
+    gateway = gateways.gateway()
     retry_error: DeliveryError | None = None
     try:
         if gateway is None:
