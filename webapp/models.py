@@ -165,7 +165,7 @@ class Application(db.Model):
     revocation_method: Mapped[str | None] = mapped_column(String(8))
     revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(32), default="sent", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=ApplicationStatus.SENT, index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     due_on: Mapped[dt.date] = mapped_column(Date)
     # When the provider's system took the application (the hand-over job).

@@ -19,7 +19,7 @@ from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
-from webapp.models import Application, ApplicationEvent, Attachment
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, Attachment
 from webapp.provider import delivery
 from webapp.signatures import verify_citizen
 from webapp.sms import codes
@@ -74,14 +74,14 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
         signed_with=signed_with,
         submitted_at=now(),
         due_on=due_date(application.passport.term),
-        status="sent",
+        status=ApplicationStatus.SENT,
         **signer,
     )
     try:
         db.session.add(record)
         db.session.flush()
         record.number = registration_number(record)
-        db.session.add(ApplicationEvent(application_id=record.id, status="sent", at=record.submitted_at, data={}))
+        db.session.add(ApplicationEvent(application_id=record.id, status=ApplicationStatus.SENT, at=record.submitted_at, data={}))
         # The files now belong to the application, so deleting the draft keeps them.
         db.session.execute(
             db.update(Attachment).where(Attachment.draft_id == draft.id).values(application_id=record.id, draft_id=None)

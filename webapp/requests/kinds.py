@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.i18n import long_date
-from webapp.models import Application, ApplicationEvent, CitizenRequest
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, CitizenRequest
 from webapp.provider import lifecycle
 
 
@@ -65,7 +65,7 @@ MAX_FILE_MB = 5
 SCREENSHOT_TYPES = ("image/png", "image/jpeg")
 
 
-DECISIONS = ("assigned", "refused")
+DECISIONS = (ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED)
 
 
 KIND_LABELS = {
@@ -131,14 +131,14 @@ def available(application: Application | None, kind: str) -> Availability:
         return Availability(False, "not_now")
     status = application.status
     if kind == "withdraw":
-        if status == "sent":
+        if status == ApplicationStatus.SENT:
             return Availability(True)
-        return Availability(False, "done" if status == "withdrawn" else "not_now")
+        return Availability(False, "done" if status == ApplicationStatus.WITHDRAWN else "not_now")
     if kind == "complaint":
         return Availability(status in DECISIONS, "" if status in DECISIONS else "not_now")
     waiting_for, done_status = {
-        "documents": ("documents_requested", "documents_provided"),
-        "objection": ("provisional_refusal", "objection"),
+        "documents": (ApplicationStatus.DOCUMENTS_REQUESTED, ApplicationStatus.DOCUMENTS_PROVIDED),
+        "objection": (ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.OBJECTION),
     }[kind]
     if status == waiting_for:
         due = application.citizen_due_on
@@ -177,7 +177,7 @@ def referred_step(application: Application | None, kind: str) -> ApplicationEven
     """The step a request answers: the notice objected to, the request for documents, the decision complained about."""
     if application is None:
         return None
-    statuses = {"objection": ("provisional_refusal",), "documents": ("documents_requested",),
+    statuses = {"objection": (ApplicationStatus.PROVISIONAL_REFUSAL,), "documents": (ApplicationStatus.DOCUMENTS_REQUESTED,),
                 "complaint": DECISIONS}.get(kind)
     return last_event(application, statuses) if statuses else None
 

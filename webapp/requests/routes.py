@@ -20,7 +20,7 @@ from webapp.auth import current_citizen, login_required
 from webapp.clock import now
 from webapp.extensions import db
 from webapp.i18n import current_language
-from webapp.models import Application, CitizenRequest
+from webapp.models import Application, ApplicationStatus, CitizenRequest
 from webapp.provider import lifecycle
 from webapp.rendering import render_page
 from webapp.requests.drafts import draft_for, save_draft
@@ -167,8 +167,8 @@ def withdraw(number: str):
     """Withdraw an application the provider has not registered yet: a confirmation page, then the step."""
     application = _own_application(number)
     service = find(application.service_slug)
-    if request.method == "GET" and application.status == "withdrawn":
-        event = last_event(application, ("withdrawn",))
+    if request.method == "GET" and application.status == ApplicationStatus.WITHDRAWN:
+        event = last_event(application, (ApplicationStatus.WITHDRAWN,))
         return render_page("requests/withdrawn.html", application=application, service=service, event=event,
                            back=application_url(application))
     state = available(application, "withdraw")
@@ -176,7 +176,7 @@ def withdraw(number: str):
         return _closed("withdraw", application, state, 409 if request.method == "POST" else 200)
     if request.method == "POST":
         try:
-            lifecycle.record(application, "withdrawn", at=now(), data={"by": "citizen"})
+            lifecycle.record(application, ApplicationStatus.WITHDRAWN, at=now(), data={"by": "citizen"})
             db.session.commit()
         except lifecycle.NotAllowed:
             # Registered a moment ago by the provider.

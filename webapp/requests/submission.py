@@ -15,7 +15,7 @@ from flask_babel import force_locale, gettext as _
 from signing.verify import Purpose, Refused
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.models import Application, ApplicationEvent, CitizenRequest
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, CitizenRequest
 from webapp.provider import lifecycle
 from webapp.signatures import verify_citizen
 from webapp.requests.kinds import ADVANCES, DECISIONS, PREFIXES, aware
@@ -39,7 +39,7 @@ def send(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: dic
         ).rowcount
         application = db.session.get(Application, draft.application_id) if draft.application_id else None
         if taken and draft.kind in ("objection", "documents"):
-            step = "objection" if draft.kind == "objection" else "documents_provided"
+            step = ApplicationStatus.OBJECTION if draft.kind == "objection" else ApplicationStatus.DOCUMENTS_PROVIDED
             lifecycle.record(application, step, at=moment, data={"request": number})
         elif taken and application is not None:
             # The application's page lists it: a new version, like any change the page shows.

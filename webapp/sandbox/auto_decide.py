@@ -47,7 +47,7 @@ from signing.verify import Refused
 from webapp import clock
 from webapp.extensions import db
 from webapp.jobs import queue
-from webapp.models import Application
+from webapp.models import Application, ApplicationStatus
 from webapp.provider import inbox, lifecycle
 from webapp.sandbox import provider
 from webapp.services import find
@@ -143,19 +143,19 @@ def decide(application: Application, at: dt.datetime | None = None) -> Decision 
     """
     at = at or clock.now()
     number = application.number
-    if application.status not in ("sent", "registered"):
+    if application.status not in (ApplicationStatus.SENT, ApplicationStatus.REGISTERED):
         log.info("Application %s is %s: no automatic decision", number, application.status)
         return None
     decision = evaluate(application)
-    if application.status == "sent":
-        provider.say(number, "registered", at=at)
+    if application.status == ApplicationStatus.SENT:
+        provider.say(number, ApplicationStatus.REGISTERED, at=at)
     if decision.assign:
-        provider.say(number, "assigned", at=at, amount=decision.amount, period=decision.period)
+        provider.say(number, ApplicationStatus.ASSIGNED, at=at, amount=decision.amount, period=decision.period)
     else:
         reason = " ".join(decision.reasons)
-        provider.say(number, "provisional_refusal", at=at, reason=reason)
+        provider.say(number, ApplicationStatus.PROVISIONAL_REFUSAL, at=at, reason=reason)
         after_hearing = calendar().add(clock.day_of(at), lifecycle.HEARING_WORKING_DAYS)
-        provider.say(number, "refused", at=clock.on_day(after_hearing, at), reason=reason)
+        provider.say(number, ApplicationStatus.REFUSED, at=clock.on_day(after_hearing, at), reason=reason)
     return decision
 
 
