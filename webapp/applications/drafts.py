@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.models import ApplicationDraft, Attachment
+from webapp.models import ApplicationDraft, Attachment, CitizenRequest
 from webapp.services.fields import FileAnswer, Upload
 
 
@@ -117,8 +117,8 @@ def fix_document(draft: ApplicationDraft, language: str) -> None:
         db.session.commit()
 
 
-def delete(draft: ApplicationDraft) -> None:
-    """Delete the draft, its attachments and their files."""
+def delete(draft: ApplicationDraft | CitizenRequest) -> None:
+    """Delete the draft (an application's, or a request's), its attachments and their files."""
     paths = [attachment_path(a) for a in draft.attachments]
     db.session.delete(draft)
     db.session.commit()

@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import current_app, request
 
 from webapp.applications.drafts import attachment_path, store_file
+from webapp.applications.drafts import delete as delete_with_files
 from webapp.clock import now
 from webapp.extensions import db
 from webapp.registries import Person
@@ -39,17 +40,9 @@ def draft_for(iin: str, kind: str, application: Application | None) -> CitizenRe
         query = query.filter_by(application_id=application.id if application else None)
     draft = db.session.scalar(query.order_by(CitizenRequest.id.desc()))
     if draft is not None and aware(draft.updated_at) < now() - draft_lifetime():
-        delete_draft(draft)
+        delete_with_files(draft)
         return None
     return draft
-
-
-def delete_draft(draft: CitizenRequest) -> None:
-    paths = [attachment_path(a) for a in draft.attachments]
-    db.session.delete(draft)
-    db.session.commit()
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 def purge_drafts() -> int:
@@ -63,7 +56,7 @@ def purge_drafts() -> int:
         )
     ).all()
     for draft in stale:
-        delete_draft(draft)
+        delete_with_files(draft)
     return len(stale)
 
 
