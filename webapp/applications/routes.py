@@ -14,8 +14,8 @@ from webapp.i18n import current_language, translate_text
 from webapp.rendering import render_page
 from webapp.services import find
 from webapp.signatures import Purpose, Refused, refusal_message
-from webapp.sms import codes, gateways
-from webapp.sms.pages import PasswordPage, sms_limits
+from webapp.sms import codes
+from webapp.sms.pages import PasswordPage, sms_limits, sms_option
 from webapp.sms.signing import Confirming, confirmation, outcome_message
 from webapp.sms.signing import refusal_message as sms_refusal_message
 
@@ -134,7 +134,6 @@ def check(slug: str):
 
 def _check_page(application: ApplicationInProgress, error: str | None = None, anchor: str = "#sign-with-eds"):
     last = application.progress.visible[-1]
-    iin = application.person.iin
     return render_page(
         "applications/check.html",
         fragment="wizard",
@@ -144,9 +143,7 @@ def _check_page(application: ApplicationInProgress, error: str | None = None, an
         back=url_for("applications.step", slug=application.passport.slug, step_id=last.id),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
-        sms_available=gateways.available(),
-        sms_status=codes.status(iin),
+        **sms_option(application.person.iin),
     )
 
 

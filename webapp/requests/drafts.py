@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from pathlib import Path
 
 from flask import current_app, request
 
-from webapp.applications.drafts import attachment_path, store_file
+from webapp.applications.drafts import committing_files
 from webapp.applications.drafts import delete as delete_with_files
 from webapp.clock import now
 from webapp.extensions import db
@@ -63,11 +62,9 @@ def purge_drafts() -> int:
 def save_draft(citizen: Person, language: str, draft: CitizenRequest | None, kind: str, application: Application | None,
                values: dict, kept: list[Attachment], uploads: list[Upload]) -> CitizenRequest:
     """Store the citizen's request, in the page's language, as an unsigned draft with a newly issued document."""
-    written: list[Path] = []
-    dropped: list[Path] = []
     moment = now()
     refers_to = referred_step(application, kind)
-    try:
+    with committing_files() as files:
         if draft is None:
             draft = CitizenRequest(
                 public_id=secrets.token_hex(16), kind=kind, iin=citizen.iin, status="draft", created_at=moment,
@@ -78,12 +75,9 @@ def save_draft(citizen: Person, language: str, draft: CitizenRequest | None, kin
         draft.application = application
         for attachment in list(draft.attachments):
             if attachment not in kept:
-                dropped.append(attachment_path(attachment))
-                draft.attachments.remove(attachment)
+                files.drop(draft, attachment)
         for upload in uploads:
-            attachment, path = store_file("files", upload)
-            written.append(path)
-            draft.attachments.append(attachment)
+            files.add(draft, "files", upload)
         draft.text = values.get("text", "")
         draft.data = {k: v for k, v in values.items() if k != "text" and v}
         if refers_to is not None:
@@ -91,14 +85,6 @@ def save_draft(citizen: Person, language: str, draft: CitizenRequest | None, kin
         draft.language = language
         draft.updated_at = moment
         issue_document(draft, citizen, refers_to)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    for path in dropped:
-        path.unlink(missing_ok=True)
     return draft
 
 

@@ -33,8 +33,8 @@ from webapp.requests.submission import Closed, decision_referring, eds_signer, s
 from webapp.services import catalogue, find
 from webapp.services.fields import FileAnswer, Upload
 from webapp.signatures import refusal_message
-from webapp.sms import codes, gateways
-from webapp.sms.pages import PasswordPage, sms_limits
+from webapp.sms import codes
+from webapp.sms.pages import PasswordPage, sms_limits, sms_option
 from webapp.sms.signing import Confirming, confirmation, countersign, outcome_message
 from webapp.sms.signing import refusal_message as sms_refusal_message
 
@@ -315,7 +315,6 @@ def _form_url(draft: CitizenRequest) -> str:
 
 
 def _check_page(draft: CitizenRequest, error: str | None = None, anchor: str = "#sign-with-eds"):
-    iin = draft.iin
     service = find(draft.data.get("service", "")) if draft.kind == "malfunction" else None
     application = draft.application
     return render_page(
@@ -326,9 +325,7 @@ def _check_page(draft: CitizenRequest, error: str | None = None, anchor: str = "
         change=_form_url(draft),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
-        sms_available=gateways.available(),
-        sms_status=codes.status(iin),
+        **sms_option(draft.iin),
     )
 
 

@@ -15,7 +15,7 @@ from webapp import text_input
 from webapp.auth import current_citizen
 from webapp.extensions import limiter
 from webapp.rendering import render_page
-from webapp.sms import codes
+from webapp.sms import codes, gateways
 
 
 def _citizen_key(scope: str) -> Callable[[], str]:
@@ -61,6 +61,16 @@ def sms_limits(step: str, *, scope: str = "sms", per_phone: bool = True):
         return view
 
     return decorate
+
+
+def sms_option(iin: str) -> dict:
+    """What a check page's "Or sign with an SMS password" shows (the sms_option macro, components/eds.html)."""
+    phone = codes.registered_phone(iin)
+    return {
+        "masked_phone": phone and codes.mask_phone(phone),
+        "sms_available": gateways.available(),
+        "sms_status": codes.status(iin),
+    }
 
 
 @dataclass(frozen=True)
