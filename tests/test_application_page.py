@@ -210,7 +210,7 @@ def test_the_pages_need_a_login(app, client, number):
 
 
 def test_the_citizens_own_steps_are_on_the_timeline(app, client, number):
-    """Steps the citizen takes (webapp/citizen_requests.py) go through lifecycle.record like the provider's."""
+    """Steps the citizen takes (webapp/requests/) go through lifecycle.record like the provider's."""
     from webapp.provider import lifecycle
 
     provider(app, number, "registered", at=MONDAY)

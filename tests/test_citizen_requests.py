@@ -528,7 +528,7 @@ def test_stale_drafts_are_deleted_with_their_files(app, client, number):
     _provisional_refusal(app, number)
     fill(client, f"{ACCOUNT}/applications/{number}/objection", {"text": "Never signed."}, [upload("scan.png")])
     from webapp.applications.drafts import attachment_path
-    from webapp.citizen_requests import purge_drafts
+    from webapp.requests.drafts import purge_drafts
 
     with app.app_context():
         draft = db.session.scalar(db.select(CitizenRequest))

@@ -21,6 +21,7 @@ from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token, log_i
 from tests.journeys import FILES
 from tests.test_eds import CHILD_CARE, at_check, issued, key, send
 from webapp import clock, recovery
+from webapp.jobs import queue
 from webapp.errors import PAGES
 from webapp.extensions import db
 from webapp.models import Application, ApplicationDraft, ApplicationEvent, OneTimeCode, SmsMessage
@@ -201,10 +202,14 @@ def _claim_left_by_a_dead_worker(app, message_id: int, seconds_ago: float):
         db.session.commit()
 
 
-def _queue_without_running(app, monkeypatch, phone="+77011234567", text="Your code 123456", redact="123456"):
-    from webapp import jobs
+def _lose_jobs(monkeypatch, name: str) -> None:
+    """Jobs called `name` are queued nowhere, as when a worker is killed with them."""
+    enqueue = queue.enqueue
+    monkeypatch.setattr(queue, "enqueue", lambda job, *args, **options: None if job == name else enqueue(job, *args, **options))
 
-    monkeypatch.setattr(jobs, "send_sms", lambda *args: None)  # the job is lost with the worker
+
+def _queue_without_running(app, monkeypatch, phone="+77011234567", text="Your code 123456", redact="123456"):
+    _lose_jobs(monkeypatch, queue.SEND_SMS)  # the job is lost with the worker
     with app.app_context():
         message = outbox.queue(phone, text, purpose="notice", redact=redact)
         message_id = message.id
@@ -257,9 +262,7 @@ def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client,
     from tests.test_sms_signing import ask_for_password
 
     at_check(client)
-    from webapp import jobs
-
-    monkeypatch.setattr(jobs, "send_sms", lambda *args: None)
+    _lose_jobs(monkeypatch, queue.SEND_SMS)
     assert ask_for_password(client).status_code == 302
     with app.app_context():
         code = db.session.scalar(db.select(OneTimeCode))
@@ -275,9 +278,7 @@ def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client,
 
 
 def _submit_without_delivery(app, client, monkeypatch) -> Application:
-    from webapp import jobs
-
-    monkeypatch.setattr(jobs, "deliver_application", lambda *args, **kwargs: None)
+    _lose_jobs(monkeypatch, queue.DELIVER_APPLICATION)
     at_check(client)
     assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
     monkeypatch.undo()
@@ -453,9 +454,7 @@ def test_a_gateway_that_stays_down_is_shown_to_the_citizen(app, client, flaky):
 def test_while_the_gateway_is_being_retried_the_citizen_is_told(app, client, monkeypatch):
     from tests.test_sms_signing import ask_for_password
 
-    from webapp import jobs
-
-    monkeypatch.setattr(jobs, "send_sms", lambda *args: None)  # the retry is due, not run yet
+    _lose_jobs(monkeypatch, queue.SEND_SMS)  # the retry is due, not run yet
     at_check(client)
     response = ask_for_password(client)
     with app.app_context():

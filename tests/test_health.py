@@ -80,7 +80,7 @@ def test_readyz_is_503_when_redis_is_down(tmp_path):
 
 
 def test_readyz_is_503_when_the_queue_storage_fails(app, client, monkeypatch):
-    from webapp import jobs
+    from webapp.jobs import queue as jobs
 
     huey = jobs.get_huey(app)
 

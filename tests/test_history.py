@@ -95,7 +95,7 @@ def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app
 
 
 def test_every_status_has_a_label(app, client):
-    from webapp.history import STATUS_LABELS
+    from webapp.history.texts import STATUS_LABELS
 
     statuses = ("sent", "registered", "in_processing", "documents_requested", "documents_provided",
                 "provisional_refusal", "objection", "assigned", "refused", "withdrawn")

@@ -14,12 +14,14 @@ import pytest
 
 from signing.xmldsig import sign_enveloped
 from tests.test_eds import at_check, issued, key, send
-from webapp import jobs
+from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import Application
 from webapp.provider import delivery
-from webapp.provider.delivery import Handover, HttpProvider, PermanentFailure, SandboxProvider, TemporaryFailure
+from webapp.provider.delivery import Handover, HttpProvider, PermanentFailure, TemporaryFailure
+from webapp.sandbox import auto_decide, gateways
+from webapp.sandbox.gateways import SandboxProvider
 
 USER, PASSWORD = "qyzmet", "provider-secret"
 
@@ -133,7 +135,7 @@ def test_a_sent_application_is_delivered_to_the_sandbox_provider(app, client):
 
 def test_the_sandbox_adapter_schedules_the_automatic_decision_only_in_automatic_mode(app, monkeypatch):
     scheduled = []
-    monkeypatch.setattr(jobs, "sandbox_auto_decide", lambda application_id, delay=0: scheduled.append((application_id, delay)))
+    monkeypatch.setattr(auto_decide, "schedule", lambda application_id, delay=0: scheduled.append((application_id, delay)))
     handover = Handover(7, "2026-0000007", "child-care-under-one", b"<x/>")
     with app.app_context():
         assert SandboxProvider().deliver(handover) == "sandbox-2026-0000007"
@@ -194,7 +196,7 @@ def test_the_job_delivers_the_signed_application_once(app, client, fake, monkeyp
     assert request["headers"]["Idempotency-Key"] == application.number
     # A duplicate or late job for the same application does nothing.
     with app.app_context():
-        jobs.deliver_application(application.id)
+        delivery.enqueue(application.id)
         assert delivery.deliver(application.id) == delivery.ALREADY_DELIVERED
     assert len(server.requests) == 1
     assert delivered_at(app, application.id) == application.delivered_at
@@ -259,7 +261,7 @@ def test_submission_succeeds_when_the_queue_is_down(app, client, monkeypatch, ca
     def down(application_id):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(jobs, "deliver_application", down)
+    monkeypatch.setattr(delivery, "enqueue", down)
     # Alembic's fileConfig (migrations/env.py) disabled the loggers that existed when the test database was made.
     monkeypatch.setattr(logging.getLogger("webapp.applications.submission"), "disabled", False)
     at_check(client)
@@ -279,7 +281,7 @@ def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch,
     monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
     monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "PROVIDER_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {"huey": None, "tasks": {}, "consumer": None})
+    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     use(app, monkeypatch, server.adapter())
     application = submit(app, client)
     assert application.delivered_at is None  # the citizen's request does not wait for the provider
@@ -299,8 +301,9 @@ def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch,
 
 
 def test_the_adapter_comes_from_the_configuration():
+    plugged = {"sandbox": gateways.provider_gateway}  # what the sandbox plug-in registers
     sandbox = delivery.from_config({"PROVIDER_GATEWAY": "sandbox", "SANDBOX": True, "SANDBOX_AUTO_DECIDE": True,
-                                    "SANDBOX_AUTO_DECIDE_SECONDS": 5})
+                                    "SANDBOX_AUTO_DECIDE_SECONDS": 5}, plugged)
     assert isinstance(sandbox, SandboxProvider) and sandbox.auto_decide and sandbox.auto_decide_seconds == 5
     http = delivery.from_config({"PROVIDER_GATEWAY": "http", "PROVIDER_URL": "https://provider.example.kz/in",
                                  "PROVIDER_TIMEOUT": 7})
@@ -309,7 +312,10 @@ def test_the_adapter_comes_from_the_configuration():
     for bad in ({"PROVIDER_GATEWAY": "sandbox", "SANDBOX": False}, {"PROVIDER_GATEWAY": "http"},
                 {"PROVIDER_GATEWAY": "carrier-pigeon"}):
         with pytest.raises(ConfigError, match="PROVIDER"):
-            delivery.from_config(bad)
+            delivery.from_config(bad, plugged)
+    # Without the plug-in the portal knows no sandbox adapter.
+    with pytest.raises(ConfigError, match="PROVIDER_GATEWAY must be http or none, not 'sandbox'"):
+        delivery.from_config({"PROVIDER_GATEWAY": "sandbox", "SANDBOX": True})
 
 
 def _production_env(tmp_path, **changes):

@@ -14,13 +14,14 @@ import pytest
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
 from tests.test_eds import at_check, issued, key, send
-from webapp import clock, create_app, jobs
+from webapp import clock, create_app
+from webapp.jobs import queue as jobs
 from webapp.applications.submission import registration_number
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification
-from webapp.provider import lifecycle
-from webapp.provider.delivery import SandboxProvider
+from webapp.provider import delivery, lifecycle
 from webapp.sandbox import auto_decide
+from webapp.sandbox.gateways import SandboxProvider
 from webapp.sandbox.provider import say
 
 CHILD_CARE = "child-care-under-one"
@@ -297,10 +298,8 @@ def test_there_is_no_operator_console_in_production(tmp_path, monkeypatch):
     assert app.test_client().get("/en/sandbox/operator").status_code == 404
     assert app.config["PROVIDER_GATEWAY"] != "sandbox" and app.config["SANDBOX_AUTO_DECIDE"] is False
     with app.app_context():
-        from webapp.jobs import SANDBOX_AUTO_DECIDE, get_huey
-
-        get_huey(app)
-        assert SANDBOX_AUTO_DECIDE not in app.extensions["jobs"]["tasks"]
+        assert auto_decide.AUTO_DECIDE not in jobs.registered(app)
+        assert jobs.DELIVER_APPLICATION in jobs.registered(app)
 
 
 # ── the automatic mode ──────────────────────────────────────────────────
@@ -332,7 +331,7 @@ def test_automatic_mode_refuses_a_birth_registered_before_2007(app, automatic):
     number = stored(app, BIRTH_BEFORE_2007, {"child": HER_SON, "account": "KZ000000000000000000"}, language="ru")
     with app.app_context():
         application_id = db.session.scalar(db.select(Application.id).filter_by(number=number))
-        jobs.deliver_application(application_id)
+        delivery.enqueue(application_id)
     application = state(app, number)
     assert application.delivered_at is not None and application.status == "refused"
     with app.app_context():
@@ -398,11 +397,11 @@ def test_a_real_consumer_decides_after_the_delay(app, monkeypatch, tmp_path):
 
     monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
     monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
-    monkeypatch.setitem(app.extensions, "jobs", {"huey": None, "tasks": {}, "consumer": None})
+    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     monkeypatch.setitem(app.extensions, "provider_gateway", SandboxProvider(auto_decide=True, auto_decide_seconds=1))
     number = stored(app)
     with app.app_context():
-        jobs.deliver_application(db.session.scalar(db.select(Application.id).filter_by(number=number)))
+        delivery.enqueue(db.session.scalar(db.select(Application.id).filter_by(number=number)))
     assert state(app, number).delivered_at is None  # queued, not yet run
     with app.app_context():
         jobs.start_consumer(app, workers=1)

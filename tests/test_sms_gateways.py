@@ -13,12 +13,13 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import MOTHER_WITH_BABY
-from webapp import jobs
+from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import SmsMessage
 from webapp.sms import gateways, outbox
-from webapp.sms.gateways import HttpGateway, PermanentFailure, SandboxGateway, Sms, TemporaryFailure
+from webapp.sandbox.gateways import SandboxGateway, sms_gateway
+from webapp.sms.gateways import HttpGateway, PermanentFailure, Sms, TemporaryFailure
 
 PHONE = "+77011234567"
 USER, PASSWORD = "qyzmet", "gateway-secret"
@@ -239,7 +240,7 @@ def test_a_message_is_never_sent_twice(ctx, fake, monkeypatch):
     message = queue()
     assert message.status == "sent"
     # A duplicate or late job for the same message does nothing.
-    jobs.send_sms(message.id)
+    jobs.enqueue(jobs.SEND_SMS, message.id)
     assert outbox.deliver(message.id) == "sent"
     db.session.refresh(message)
     assert (message.status, message.attempts, len(server.requests)) == ("sent", 1, 1)
@@ -263,7 +264,7 @@ def test_a_queue_that_is_down_fails_the_message_not_the_request(ctx, monkeypatch
     def down(*args):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(jobs, "send_sms", down)
+    monkeypatch.setattr(jobs, "enqueue", down)
     message = queue()
     assert message.status == "failed" and "could not queue" in message.last_error
 
@@ -280,7 +281,7 @@ def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, tmp_pat
     monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
     monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "SMS_SEND_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {"huey": None, "tasks": {}, "consumer": None})
+    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     use(app, monkeypatch, server.gateway())
     with app.app_context():
         message = queue()
@@ -301,7 +302,9 @@ def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, tmp_pat
 
 
 def test_the_gateway_comes_from_the_configuration():
-    assert isinstance(gateways.from_config({"SMS_GATEWAY": "sandbox"}), SandboxGateway)
+    assert isinstance(gateways.from_config({"SMS_GATEWAY": "sandbox"}, {"sandbox": sms_gateway}), SandboxGateway)
+    with pytest.raises(ConfigError, match="SMS_GATEWAY must be http or none, not 'sandbox'"):
+        gateways.from_config({"SMS_GATEWAY": "sandbox"})  # the sandbox plug-in's, not the portal's
     assert gateways.from_config({"SMS_GATEWAY": "none"}) is None
     http = gateways.from_config({"SMS_GATEWAY": "http", "SMS_GATEWAY_URL": "https://sms.example.kz/send"})
     assert isinstance(http, HttpGateway) and http.url == "https://sms.example.kz/send"

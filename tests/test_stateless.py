@@ -196,7 +196,7 @@ def test_jobs_queued_by_an_instance_are_run_by_a_separate_worker(app, redis_db, 
         message = outbox.queue("+77015551234", "Qyzmet test message", purpose="test")
         message_id = message.id
         assert message.status == "queued"
-        from webapp import jobs
+        from webapp.jobs import queue as jobs
 
         assert jobs.get_huey(web).pending_count() >= 1
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QYZMET_", "HUEY_", "SMS_", "PROVIDER_"))}

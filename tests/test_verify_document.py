@@ -111,6 +111,6 @@ def test_in_kazakh_and_russian(app, client, lang):
 
 
 def test_every_refusal_reason_has_a_neutral_message():
-    from webapp.history.texts import VERDICT_PROBLEMS
+    from webapp.verdicts import VERDICT_PROBLEMS
 
     assert set(REASONS) <= set(VERDICT_PROBLEMS)

@@ -222,7 +222,7 @@ def test_a_whole_page_sent_to_the_wizard_target_replaces_the_body(client):
 def test_expired_drafts_are_purged_with_their_files_by_the_periodic_job(citizen_client, app):
     """A citizen who never comes back: the hourly job deletes the draft past its lifetime, and only that one."""
     from webapp.applications import drafts
-    from webapp.jobs import PURGE_APPLICATION_DRAFTS, get_huey
+    from webapp.jobs.queue import PURGE_APPLICATION_DRAFTS, get_huey
 
     start(citizen_client)
     answer(citizen_client, "personal-details", confirmed="yes")

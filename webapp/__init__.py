@@ -8,7 +8,20 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from webapp import account, catalogue, errors, health, home, i18n, observability, phone
+from webapp import rendering, security, signatures, templating, translate, verify_document
+from webapp.applications import routes as applications
+from webapp.auth import routes as auth
 from webapp.config import REPO_ROOT, ConfigError, ProductionConfig, config_from_environment
+from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
+from webapp.history import routes as history
+from webapp.jobs import queue, tasks
+from webapp.provider import routes as provider
+from webapp.requests import routes as citizen_requests
+from webapp.sms import gateways as sms_gateways
+from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
+
+BLUEPRINTS = (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document)
 
 
 def create_app(config: type | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -37,10 +50,6 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
-    from webapp import health, i18n, models, observability, rendering, security, translate  # noqa: F401  (models register tables)
-    from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
-    from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
-
     # First, so the request id and the timer cover every other hook.
     observability.init_app(app)
 
@@ -67,28 +76,25 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     security.init_app(app)
     rendering.init_app(app)
     translate.init_app(app)
+    templating.init_app(app)
 
-    from webapp import account, auth, catalogue, citizen_requests, errors, history, home, phone, provider, signatures, verify_document
-    from webapp.applications import routes as applications
-
-    app.jinja_env.globals["current_citizen"] = auth.current_citizen
-
-    for module in (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     errors.init_app(app)
 
-    signatures.init_app(app)
-    # SMS one-time codes: the gateway, and the background jobs that send through it.
-    from webapp import jobs, sms
-
-    sms.init_app(app)
-    jobs.init_app(app)
-
     if app.config["SANDBOX"]:
+        # The plug-in registers its blueprint, gateways, job, CA and portal key through the
+        # hooks of the layers below, before they are built from the configuration. Imported
+        # here so that outside the sandbox its code is not even loaded.
         from webapp import sandbox
 
-        app.register_blueprint(sandbox.bp)
         sandbox.init_app(app)
+
+    signatures.init_app(app)
+    # SMS one-time codes: the gateway, and the background jobs that send through it.
+    sms_gateways.init_app(app)
+    tasks.init_app(app)
+    queue.init_app(app)
 
     logging.getLogger("werkzeug").setLevel(logging.INFO)
     return app
@@ -127,3 +133,10 @@ def _load_registries(spec: str | None):
         raise ConfigError("STATE_REGISTRIES must name an adapter as 'module:factory'")
     module_name, _, factory = spec.partition(":")
     return getattr(importlib.import_module(module_name), factory)()
+
+
+def __getattr__(name: str):
+    """`huey_consumer webapp.huey`: the Huey instance of an app built from the environment."""
+    if name == "huey":
+        return queue.get_huey(create_app())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

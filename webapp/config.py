@@ -6,6 +6,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from signing.xmldsig import SigningKey
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -151,7 +153,7 @@ class Config:
     OTP_DAILY_FAILURE_LOCK = 10
     OTP_LOCK_SECONDS = 24 * 3600
 
-    # Background jobs (webapp/jobs.py) on Huey: in Redis with REDIS_URL, else
+    # Background jobs (webapp/jobs/) on Huey: in Redis with REDIS_URL, else
     # in SQLite at HUEY_SQLITE_PATH. HUEY_IMMEDIATE runs each job at once,
     # inside the call (tests). The consumer runs in the web process
     # (HUEY_EMBEDDED_CONSUMER; None: when there is no REDIS_URL) or as
@@ -393,8 +395,6 @@ def _revocation_from_environment(environ) -> dict:
 def _portal_key_from_environment(environ) -> dict:
     """The portal's own PKCS#12 key (webapp/signatures.py portal_key), opened once now so a
     missing file or a wrong password stops the start, not the first SMS-signed application."""
-    from signing.xmldsig import SigningKey
-
     path = Path(environ["PORTAL_SIGNING_KEY"])
     password = environ.get("PORTAL_SIGNING_KEY_PASSWORD") or ""
     if not path.is_file():

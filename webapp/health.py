@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 
 from webapp.extensions import db, limiter
+from webapp.jobs import queue
 
 bp = Blueprint("health", __name__)
 
@@ -88,9 +89,7 @@ def _redis() -> None:
 
 
 def _queue() -> dict:
-    from webapp import jobs
-
-    return {"pending": jobs.get_huey().pending_count()}
+    return {"pending": queue.get_huey().pending_count()}
 
 
 def init_app(app: Flask) -> None:

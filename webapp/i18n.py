@@ -98,7 +98,8 @@ def translate_text(text: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Pull the language out of URLs and put it back into generated ones."""
+    """Pull the language out of URLs and put it back into generated ones (its template
+    filters and globals: webapp/templating.py)."""
 
     @app.url_value_preprocessor
     def pull_language(endpoint, values):
@@ -116,15 +117,6 @@ def init_app(app: Flask) -> None:
             return
         values["lang_code"] = g.get("lang_code") or select_locale()
 
-    app.jinja_env.filters.update(
-        money=money, long_date=long_date, short_datetime=short_datetime, number=format_decimal, t=translate_text
-    )
-    app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES,
-        LANGUAGE_NAMES=LANGUAGE_NAMES,
-        current_language=current_language,
-        switch_language_url=switch_language_url,
-    )
 
 
 # Names of the languages in the language of the page, for screen readers.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,24 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.clock import now
 from webapp.extensions import db
+
+
+class ApplicationStatus(StrEnum):
+    """Where an application stands (webapp/provider/lifecycle.py says which may follow which).
+
+    Stored as its value: a member equals its string, so rows, JSON and URLs keep the plain words.
+    """
+
+    SENT = "sent"
+    REGISTERED = "registered"
+    IN_PROCESSING = "in_processing"
+    DOCUMENTS_REQUESTED = "documents_requested"
+    DOCUMENTS_PROVIDED = "documents_provided"
+    PROVISIONAL_REFUSAL = "provisional_refusal"
+    OBJECTION = "objection"
+    ASSIGNED = "assigned"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
 
 
 class CitizenAccount(db.Model):
@@ -98,7 +117,7 @@ class Attachment(db.Model):
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("application_drafts.id", ondelete="CASCADE"), index=True)
     # Set when the draft is sent: the file then belongs to the application.
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
-    # Or a file of what the citizen sent about an application (webapp/citizen_requests.py).
+    # Or a file of what the citizen sent about an application (webapp/requests/).
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("citizen_requests.id", ondelete="CASCADE", name="fk_attachments_request_id"), index=True
     )
@@ -146,7 +165,7 @@ class Application(db.Model):
     revocation_method: Mapped[str | None] = mapped_column(String(8))
     revocation_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revocation_response: Mapped[bytes | None] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(32), default="sent", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=ApplicationStatus.SENT, index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     due_on: Mapped[dt.date] = mapped_column(Date)
     # When the provider's system took the application (the hand-over job).
@@ -327,7 +346,7 @@ class Notification(db.Model):
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-# ── What citizens send about an application (webapp/citizen_requests.py) ──
+# ── What citizens send about an application (webapp/requests/) ──
 
 
 class CitizenRequest(db.Model):
@@ -364,7 +383,7 @@ class CitizenRequest(db.Model):
     # What the kind adds: the service of a malfunction report, the decision complained about, an answer.
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft")
-    # The canonical XML the citizen is shown and signs (webapp/citizen_request_xml.py).
+    # The canonical XML the citizen is shown and signs (webapp/requests/document.py).
     document_nonce: Mapped[str | None] = mapped_column(String(32))
     document: Mapped[bytes | None] = mapped_column(LargeBinary)
     document_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -18,7 +18,8 @@ PROMETHEUS_MULTIPROC_DIR it runs in multiprocess mode (the `child_exit`
 hook is in deploy/gunicorn.conf.py) so /metrics sums every worker. Our
 own counters: SMS messages sent and failed (webapp/sms/outbox.py),
 signatures verified and refused by reason (webapp/signatures.py); and the
-queue depth, read from Huey's storage when /metrics is scraped.
+queue depth, read from Huey's storage when /metrics is scraped (the queue,
+webapp/jobs/queue.py, tells how through `measure_queue`).
 /metrics answers only addresses in METRICS_ALLOWED_NETWORKS (loopback by
 default) or a request bearing METRICS_TOKEN; anyone else gets a 404.
 """
@@ -138,11 +139,11 @@ class _QueueDepth:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily
 
-        from webapp import jobs
-
         family = GaugeMetricFamily("qyzmet_queue_pending_jobs", "Background jobs waiting in the queue.")
+        pending = self.app.extensions.get("queue_pending")
         try:
-            family.add_metric([], jobs.get_huey(self.app).pending_count())
+            if pending is not None:
+                family.add_metric([], pending())
         except Exception:  # noqa: BLE001  (a queue that is down is /readyz's news; report no sample)
             pass
         yield family
@@ -270,6 +271,11 @@ def count_signature(purpose: str, reason: str | None) -> None:
     metrics = current_app.extensions.get("metrics")
     if metrics:
         metrics["signatures"].labels(purpose, "refused" if reason else "verified", reason or "").inc()
+
+
+def measure_queue(app: Flask, pending) -> None:
+    """How /metrics reads the jobs waiting in the queue: `pending()` (webapp/jobs/queue.py tells it)."""
+    app.extensions["queue_pending"] = pending
 
 
 def serve_worker_metrics(app: Flask, port: int, address: str = "127.0.0.1") -> None:

@@ -6,36 +6,32 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import force_locale, gettext as _
 
 from webapp import text_input
-from webapp.applications.sign_by_sms import outcome_message, refusal_message
 from webapp.auth import current_citizen, login_required
-from webapp.extensions import db, limiter
+from webapp.extensions import db
 from webapp.i18n import current_language
 from webapp.models import MobilePhone
 from webapp.rendering import render_page
 from webapp.services.fields import FieldError, check_phone
 from webapp.sms import codes, outbox
+from webapp.sms.pages import sms_limits
+from webapp.sms.signing import Confirming, outcome_message, refusal_message
 
 bp = Blueprint("phone", __name__, url_prefix="/<lang_code>/account/phone")
 
 
-def _binding(iin: str, phone: str) -> str:
-    """What the password confirms: this number for this citizen."""
-    return hashlib.sha256(f"{iin}\x00{phone}".encode()).hexdigest()
-
-
-def _citizen_key() -> str:
-    citizen = current_citizen()
-    return "phone-citizen:" + (citizen.iin if citizen else "")
+def _confirming(iin: str, phone: str) -> Confirming:
+    """What the password confirms: this number for this citizen (sent to the new number)."""
+    binding = hashlib.sha256(f"{iin}\x00{phone}".encode()).hexdigest()
+    return Confirming(iin, codes.CHANGE_PHONE, binding, phone=phone)
 
 
 @bp.route("", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["SMS_LIMIT_PER_CITIZEN"], methods=["POST"], key_func=_citizen_key)
-@limiter.limit(lambda: current_app.config["SMS_LIMIT_PER_ADDRESS"], methods=["POST"])
+@sms_limits("issue", scope="phone", per_phone=False)  # the number is new: no registered phone's limit
 def change():
     """Register or change the phone number: we send a password to the new number."""
     citizen = current_citizen()
@@ -53,10 +49,7 @@ def change():
             if phone == current:
                 error = _("This number is already registered for your IIN.")
             else:
-                result = codes.issue(
-                    citizen.iin, codes.CHANGE_PHONE, _binding(citizen.iin, phone), phone,
-                    codes.change_phone_text(current_language()),
-                )
+                result = _confirming(citizen.iin, phone).issue(codes.change_phone_text(current_language()))
                 if result.ok:
                     return redirect(url_for("phone.confirm", challenge_id=result.id))
                 error = refusal_message(result)
@@ -68,7 +61,7 @@ def change():
 
 @bp.route("/confirm/<challenge_id>", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["SMS_CODE_ENTRY_LIMIT"], methods=["POST"], key_func=_citizen_key)
+@sms_limits("enter", scope="phone")
 def confirm(challenge_id: str):
     """Enter the password sent to the new number."""
     citizen = current_citizen()
@@ -77,9 +70,7 @@ def confirm(challenge_id: str):
         abort(404)
     entered, error = request.form.get("code", ""), None
     if request.method == "POST":
-        outcome = codes.check(
-            challenge.id, citizen.iin, codes.CHANGE_PHONE, _binding(citizen.iin, challenge.phone), entered
-        )
+        outcome = _confirming(citizen.iin, challenge.phone).enter(challenge.id, entered)
         if outcome.ok:
             _register(citizen.iin, challenge.phone)
             flash(_("Your phone number has been changed. SMS passwords will now go to %(phone)s.",

@@ -30,9 +30,9 @@ from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
 from webapp.i18n import current_language
-from webapp.models import Application, ProactiveOffer
+from webapp.models import Application, ApplicationStatus, ProactiveOffer
 from webapp.registries import Person
-from webapp.services import ServicePassport, find
+from webapp.services import ServicePassport, catalogue, find
 from webapp.services.facts import RegistryFacts
 from webapp.services.fields import Context, FieldError, check_iban
 from webapp.services.wizard import CONFIRM_FIELD, FIRST_OPTION, Progress
@@ -43,7 +43,7 @@ NO = {"no", "нет", "жоқ", "жок"}
 _IBAN = re.compile(r"\bKZ[0-9A-Z]{18}\b", re.IGNORECASE)
 OPEN = ("offered", "needs_iban")
 # Decisions that leave the event free for a new application.
-CLOSED_WITHOUT_PAYMENT = ("refused", "withdrawn")
+CLOSED_WITHOUT_PAYMENT = (ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN)
 
 
 class CannotOffer(ValueError):
@@ -52,8 +52,6 @@ class CannotOffer(ValueError):
 
 def services() -> list[ServicePassport]:
     """The services a provider can offer by SMS."""
-    from webapp.services import catalogue
-
     return [s for s in catalogue() if s.wizard and s.wizard.proactive]
 
 

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from webapp import clock, sms
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application, OneTimeCode, SmsMessage
-from webapp.sms import outbox
+from webapp.jobs import queue
+from webapp.provider import delivery
+from webapp.sms import gateways, outbox
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,6 @@ class Swept:
 
 def sweep(now: dt.datetime | None = None) -> Swept:
     """Re-queue the SMS messages and hand-overs a dead worker left; returns what it did."""
-    from webapp import jobs
-
     config = current_app.config
     now = now or clock.now()
     stale = now - dt.timedelta(seconds=config["JOBS_STALE_SECONDS"])
@@ -97,14 +97,14 @@ def sweep(now: dt.datetime | None = None) -> Swept:
         if give_up:
             message = db.session.get(SmsMessage, row.id)
             message.last_error = "code expired before it was sent" if expired else "worker lost it too often"
-            gateway = sms.gateway()
+            gateway = gateways.gateway()
             outbox.finish_redaction(message, keeps_text=bool(gateway and gateway.keeps_text))
             db.session.commit()
             swept.sms_failed.append(row.id)
             log.warning("SMS message %s left by a dead worker: failed (%s)", row.id, message.last_error)
             continue
         db.session.commit()
-        jobs.send_sms(row.id)
+        queue.enqueue(queue.SEND_SMS, row.id)
         swept.sms_requeued.append(row.id)
         log.warning("SMS message %s left by a dead worker (%s): queued again", row.id, row.status)
 
@@ -139,7 +139,7 @@ def sweep(now: dt.datetime | None = None) -> Swept:
             swept.deliveries_given_up.append(row.id)
             log.error("Application %s: the worker was lost on %s attempts; not queued again", row.id, row.delivery_attempts)
             continue
-        jobs.deliver_application(row.id)
+        delivery.enqueue(row.id)
         swept.deliveries_requeued.append(row.id)
         log.warning("Application %s: hand-over left by a dead worker, queued again", row.id)
     return swept

@@ -2,13 +2,17 @@
 and what it tells a citizen whose signature it refuses.
 
 signing/ knows nothing of Flask; this module feeds it the configuration and
-turns its reason codes into translated messages.
+turns its reason codes into translated messages. A plug-in (the sandbox)
+adds trust anchors, the portal's key and in-process revocation answers
+through `add_trust_source`, `set_portal_key_source` and
+`wrap_revocation_fetch`, before `init_app`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
@@ -120,12 +124,9 @@ def portal_key() -> SigningKey:
     if state.get("portal_key") is None:
         path = current_app.config.get("PORTAL_SIGNING_KEY")
         password = current_app.config.get("PORTAL_SIGNING_KEY_PASSWORD") or ""
-        if not path and current_app.config.get("SANDBOX_PKI_DIR"):
-            from webapp.sandbox.pki import PORTAL, load
-
-            authority = load()
-            found = authority and authority.key_file(PORTAL.bin, kind="sign")
-            path, password = (found.path, authority.password) if found else (None, "")
+        source = current_app.extensions.get("portal_key_source")
+        if not path and source is not None:
+            path, password = source() or (None, "")
         if not path:
             raise RuntimeError("PORTAL_SIGNING_KEY is not configured")
         state["portal_key"] = SigningKey.from_pkcs12(Path(path), password)
@@ -133,18 +134,31 @@ def portal_key() -> SigningKey:
 
 
 def trusted_ca_files(app: Flask) -> list[Path]:
-    """The CA files the configuration names: several, separated by os.pathsep; in the sandbox,
-    the national TEST CAs too when SANDBOX_TRUST_NATIONAL_TEST_CA is on."""
+    """The CA files the configuration names (several, separated by os.pathsep), as the plug-ins'
+    trust sources change them (the sandbox: its CA's bundle, the national TEST CAs if asked)."""
     configured = app.config.get("TRUSTED_CA_BUNDLE")
-    if configured:
-        files = [Path(p) for p in configured.split(os.pathsep) if p]
-    elif app.config.get("SANDBOX_PKI_DIR"):
-        files = [Path(app.config["SANDBOX_PKI_DIR"]) / "ca-bundle.pem"]
-    else:
-        files = []
-    if app.config.get("SANDBOX") and app.config.get("SANDBOX_TRUST_NATIONAL_TEST_CA"):
-        files += [f for f in NATIONAL_TEST_CA_FILES if f not in files]
+    files = [Path(p) for p in configured.split(os.pathsep) if p] if configured else []
+    for source in app.extensions.get("trust_sources", ()):
+        files = source(app, files)
     return files
+
+
+TrustSource = Callable[[Flask, list[Path]], list[Path]]
+
+
+def add_trust_source(app: Flask, source: TrustSource) -> None:
+    """A plug-in's trust anchors: `source(app, files)` gives the CA files to trust instead of `files`."""
+    app.extensions.setdefault("trust_sources", []).append(source)
+
+
+def set_portal_key_source(app: Flask, source: Callable[[], tuple[Path, str] | None]) -> None:
+    """Where the portal's key is when PORTAL_SIGNING_KEY is not set: `source()` gives (PKCS#12 file, password)."""
+    app.extensions["portal_key_source"] = source
+
+
+def wrap_revocation_fetch(app: Flask, wrap: Callable[[Flask, Callable], Callable]) -> None:
+    """A plug-in answering some revocation addresses itself: `wrap(app, fetch)` gives the fetch to use."""
+    app.extensions["revocation_fetch_wrap"] = wrap
 
 
 def init_app(app: Flask) -> None:
@@ -157,10 +171,9 @@ def init_app(app: Flask) -> None:
     """
     gost.self_test()  # no GOST provider: stop here rather than fail every GOST signature
     fetch = http_fetch
-    if app.config["SANDBOX"]:
-        from webapp.sandbox.pki import sandbox_fetch
-
-        fetch = sandbox_fetch(app, http_fetch)
+    wrap = app.extensions.get("revocation_fetch_wrap")
+    if wrap is not None:
+        fetch = wrap(app, http_fetch)
     app.extensions["signatures"] = {
         "trust": None,
         "revocation": RevocationChecker(

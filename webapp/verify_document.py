@@ -18,10 +18,10 @@ from signing.certificates import ROLE_ORGANISATION, read_certificate
 from signing.verify import MAX_BYTES, HolderType, Purpose, Refused, verify
 from webapp.clock import now
 from webapp.extensions import limiter
-from webapp.history.texts import role_label, verdict_problem
 from webapp.rendering import render_page
 from webapp.security import mark_personal
 from webapp.signatures import trust_store
+from webapp.verdicts import role_label, verdict_problem
 
 bp = Blueprint("verify_document", __name__, url_prefix="/<lang_code>/verify")
 

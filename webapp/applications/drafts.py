@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.models import ApplicationDraft, Attachment
+from webapp.models import ApplicationDraft, Attachment, CitizenRequest
 from webapp.services.fields import FileAnswer, Upload
 
 
@@ -72,19 +74,14 @@ def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | 
     For each file field, the attachments kept are those the form still lists,
     plus the new uploads.
     """
-    written: list[Path] = []
-    dropped: list[Path] = []
-    try:
+    with committing_files() as files_changed:
         for field_id, answer in (files or {}).items():
             for attachment in [a for a in draft.attachments if a.field == field_id]:
                 if attachment.public_id not in answer.kept:
-                    dropped.append(attachment_path(attachment))
-                    draft.attachments.remove(attachment)
+                    files_changed.drop(draft, attachment)
             ids = [a.public_id for a in draft.attachments if a.field == field_id]
             for upload in answer.new:
-                attachment, path = _store_file(draft, field_id, upload)
-                written.append(path)
-                ids.append(attachment.public_id)
+                ids.append(files_changed.add(draft, field_id, upload).public_id)
             answers[field_id] = ids
         moment = now()
         draft.answers = {**draft.answers, **answers}
@@ -93,14 +90,6 @@ def save(draft: ApplicationDraft, answers: dict, files: dict[str, FileAnswer] | 
         draft.document_nonce = None
         draft.document_issued_at = None
         draft.document_language = None
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    for path in dropped:
-        path.unlink(missing_ok=True)
 
 
 def fix_document(draft: ApplicationDraft, language: str) -> None:
@@ -116,8 +105,8 @@ def fix_document(draft: ApplicationDraft, language: str) -> None:
         db.session.commit()
 
 
-def delete(draft: ApplicationDraft) -> None:
-    """Delete the draft, its attachments and their files."""
+def delete(draft: ApplicationDraft | CitizenRequest) -> None:
+    """Delete the draft (an application's, or a request's), its attachments and their files."""
     paths = [attachment_path(a) for a in draft.attachments]
     db.session.delete(draft)
     db.session.commit()
@@ -147,7 +136,45 @@ def attachment_path(attachment: Attachment) -> Path:
     return attachments_dir() / attachment.stored_name
 
 
-def _store_file(draft: ApplicationDraft, field_id: str, upload: Upload) -> tuple[Attachment, Path]:
+class FileChanges:
+    """The attached files one transaction adds and drops, for `committing_files`."""
+
+    def __init__(self):
+        self.written: list[Path] = []
+        self.dropped: list[Path] = []
+
+    def add(self, owner: ApplicationDraft | CitizenRequest, field_id: str, upload: Upload) -> Attachment:
+        """Store an upload and attach it to the draft."""
+        attachment, path = store_file(field_id, upload)
+        owner.attachments.append(attachment)
+        self.written.append(path)
+        return attachment
+
+    def drop(self, owner: ApplicationDraft | CitizenRequest, attachment: Attachment) -> None:
+        """Take a file off the draft; the file itself goes once the transaction commits."""
+        self.dropped.append(attachment_path(attachment))
+        owner.attachments.remove(attachment)
+
+
+@contextmanager
+def committing_files() -> Iterator[FileChanges]:
+    """Commit what the block changes, attached files included, all or nothing: on an error the
+    session rolls back and the files written go; once committed, the files dropped go."""
+    changes = FileChanges()
+    try:
+        yield changes
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        for path in changes.written:
+            path.unlink(missing_ok=True)
+        raise
+    for path in changes.dropped:
+        path.unlink(missing_ok=True)
+
+
+def store_file(field_id: str, upload: Upload) -> tuple[Attachment, Path]:
+    """Write an upload under a random name in ATTACHMENTS_DIR; its row, for the caller to attach."""
     # A random name: nothing the citizen typed reaches the file system.
     stored_name = secrets.token_hex(20)
     path = attachments_dir() / stored_name
@@ -162,5 +189,4 @@ def _store_file(draft: ApplicationDraft, field_id: str, upload: Upload) -> tuple
         sha256=hashlib.sha256(upload.content).hexdigest(),
         created_at=now(),
     )
-    draft.attachments.append(attachment)
     return attachment, path

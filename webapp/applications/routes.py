@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp.applications import drafts, submission
 from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
-from webapp.i18n import current_language
+from webapp.i18n import current_language, translate_text
 from webapp.rendering import render_page
-from webapp import sms
 from webapp.services import find
-from webapp.sms import codes
 from webapp.signatures import Purpose, Refused, refusal_message
+from webapp.sms import codes
+from webapp.sms.pages import PasswordPage, sms_limits, sms_option
+from webapp.sms.signing import Confirming, confirmation, outcome_message
+from webapp.sms.signing import refusal_message as sms_refusal_message
 
 bp = Blueprint("applications", __name__, url_prefix="/<lang_code>/services/<slug>/apply")
 ALREADY_SENT = _l("This signed document had already been sent: this is the application it made. It was not sent twice.")
-
-
-@bp.app_template_filter("choice_item")
-def choice_item(choice: tuple[str, str]) -> dict:
-    """A (value, label) option as the radios macro takes it."""
-    value, text = choice
-    return {"value": value, "text": text}
-
-
-@bp.app_template_filter("fact_row")
-def fact_row(row) -> dict:
-    """A registry fact as the summary list takes it."""
-    return {"key": row.label, "value": row.value}
-
-
-@bp.app_template_filter("with_change")
-def with_change(row: dict, url: str) -> dict:
-    """A check-your-answers row with its Change link."""
-    return {**row, "change_url": url, "change_hidden": row["key"]}
 
 
 def _service(slug: str):
@@ -150,7 +134,6 @@ def check(slug: str):
 
 def _check_page(application: ApplicationInProgress, error: str | None = None, anchor: str = "#sign-with-eds"):
     last = application.progress.visible[-1]
-    iin = application.person.iin
     return render_page(
         "applications/check.html",
         fragment="wizard",
@@ -160,9 +143,7 @@ def _check_page(application: ApplicationInProgress, error: str | None = None, an
         back=url_for("applications.step", slug=application.passport.slug, step_id=last.id),
         errors=[{"text": error, "href": anchor}] if error else [],
         has_errors=bool(error),
-        masked_phone=(phone := codes.registered_phone(iin)) and codes.mask_phone(phone),
-        sms_available=sms.available(),
-        sms_status=codes.status(iin),
+        **sms_option(application.person.iin),
     )
 
 
@@ -245,4 +226,93 @@ def discard(slug: str):
     return redirect(url_for("account.drafts"))
 
 
-from webapp.applications import sign_by_sms  # noqa: E402,F401  (its routes join this blueprint)
+
+# ── signing with an SMS password (webapp/sms/signing.py, webapp/sms/pages.py) ──
+
+
+def _confirming(application: ApplicationInProgress, issued: bytes) -> Confirming:
+    """The password for the application as it stands now (a draft is one per citizen and service)."""
+    return Confirming.document(application.person.iin, codes.SIGN_APPLICATION, issued,
+                               f"application:{application.passport.slug}")
+
+
+@bp.route("/sign/sms", methods=["POST"])
+@login_required
+@sms_limits("issue")
+def send_sms_password(slug: str):
+    """Send a one-time password for the application as it stands now."""
+    application = _in_progress(slug)
+    if application is None:
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
+    issued = application.document().to_xml()
+    result = _confirming(application, issued).issue(
+        codes.signing_text(application.passport.short_name, application.language))
+    if not result.ok:
+        earlier = codes.get(request.form.get("challenge", ""), application.person.iin)
+        if earlier is not None:
+            # Asked again from the password page: say why there, not on the check page.
+            return _password_page(slug, earlier, sms_refusal_message(result), anchor="#sms-status")
+        return _check_page(application, sms_refusal_message(result), anchor="#sign-with-sms")
+    return redirect(url_for("applications.enter_sms_password", slug=slug, challenge_id=result.id))
+
+
+def _challenge(challenge_id: str) -> codes.Challenge:
+    found = codes.get(challenge_id, current_citizen().iin)
+    if found is None or found.purpose != codes.SIGN_APPLICATION:
+        abort(404)
+    return found
+
+
+def _password_page(slug: str, challenge: codes.Challenge, error: str | None = None, entered: str = "",
+                   anchor: str = "#code"):
+    service = _service(slug)
+    page = PasswordPage(
+        caption=translate_text(service.short_name),
+        back=url_for("applications.check", slug=slug),
+        intro=_("We sent a one-time password of 6 digits to %(phone)s, the phone registered for your IIN. It works once, for 5 minutes, and only for this application.", phone=challenge.masked_phone),
+        confirm=_("By signing, you confirm that the information in the application is true."),
+        enter_url=url_for("applications.enter_sms_password", slug=slug, challenge_id=challenge.id),
+        resend_url=url_for("applications.send_sms_password", slug=slug),
+        not_received_url=url_for("applications.sms_not_received", slug=slug, challenge_id=challenge.id),
+    )
+    return page.render(challenge, error, entered, anchor)
+
+
+@bp.route("/sign/sms/<challenge_id>", methods=["GET", "POST"])
+@login_required
+@sms_limits("enter")
+def enter_sms_password(slug: str, challenge_id: str):
+    """Enter the password from the SMS to sign and send the application."""
+    challenge = _challenge(challenge_id)
+    application = _in_progress(slug)
+    if application is None:
+        sent = submission.sent_by_sms(challenge) if challenge.used else None
+        if sent is not None:
+            return redirect(url_for("history.sent", number=sent.number))
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    if request.method == "GET":
+        return _password_page(slug, challenge)
+    entered = request.form.get("code", "")
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
+    issued = application.document().to_xml()
+    # The code's use commits with the application (submission.send_confirmed_by_sms): an instance
+    # that dies in between leaves it unused, so the citizen's resubmitted form still sends.
+    outcome = _confirming(application, issued).enter(challenge.id, entered, commit=False)
+    if not outcome.ok:
+        return _password_page(slug, _challenge(challenge_id), outcome_message(outcome), entered)
+    sent = submission.send_confirmed_by_sms(application, issued, confirmation(challenge))
+    return redirect(url_for("history.sent", number=sent.number))
+
+
+@bp.route("/sign/sms/<challenge_id>/not-received")
+@login_required
+def sms_not_received(slug: str, challenge_id: str):
+    """Not received a text message? What to check, and the other ways to sign."""
+    challenge = _challenge(challenge_id)
+    return render_page(
+        "applications/sms_not_received.html", service=_service(slug), challenge=challenge,
+        status=codes.status(challenge.iin, purpose=challenge.purpose, document_sha256=challenge.document_sha256),
+    )

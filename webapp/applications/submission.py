@@ -14,16 +14,16 @@ from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
-from signing import envelope
-from signing.certificates import read_certificate
 from signing.verify import Purpose, Refused, Verdict
-from signing.xmldsig import sign_enveloped
 from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db
-from webapp.models import Application, ApplicationEvent, Attachment
-from webapp.signatures import portal_key, verify_citizen
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, Attachment
+from webapp.provider import delivery
+from webapp.signatures import verify_citizen
+from webapp.sms import codes
+from webapp.sms.signing import SMS_CONFIRMATION, countersign
 from webapp.working_days import calendar
 
 log = logging.getLogger(__name__)
@@ -37,20 +37,25 @@ def send(application: ApplicationInProgress, signed_xml: bytes) -> Application:
 
 
 def send_confirmed_by_sms(application: ApplicationInProgress, issued: bytes, confirmation: Mapping[str, str],
-                          statement: str = "sms-confirmation") -> Application:
+                          statement: str = SMS_CONFIRMATION) -> Application:
     """The citizen confirmed the issued document from their phone (an SMS password,
     or consent to a proactive offer): the portal signs it with its own key,
     stating how it was confirmed, and stores it."""
-    key = portal_key()
-    signed_xml = sign_enveloped(envelope.build(issued, [(statement, confirmation)]), key)
-    portal = read_certificate(key.certificate)
+    signed = countersign(issued, confirmation, statement)
     signer = {
-        "signer_name": portal.organisation or portal.name,
-        "signer_serial": portal.serial,
-        "signer_issuer": portal.issuer,
+        "signer_name": signed.signer_name,
+        "signer_serial": signed.signer_serial,
+        "signer_issuer": signed.signer_issuer,
         "signed_at": now(),
     }
-    return _store(application, issued, signed_xml, "sms", signer)
+    return _store(application, issued, signed.signed_xml, "sms", signer)
+
+
+def sent_by_sms(challenge: codes.Challenge) -> Application | None:
+    """The application a used password already sent (a second click, a retried request)."""
+    return db.session.scalar(
+        db.select(Application).filter_by(iin=challenge.iin, document_sha256=challenge.document_sha256, signed_with="sms")
+    )
 
 
 def _store(application: ApplicationInProgress, document: bytes, signed_xml: bytes, signed_with: str,
@@ -69,14 +74,14 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
         signed_with=signed_with,
         submitted_at=now(),
         due_on=due_date(application.passport.term),
-        status="sent",
+        status=ApplicationStatus.SENT,
         **signer,
     )
     try:
         db.session.add(record)
         db.session.flush()
         record.number = registration_number(record)
-        db.session.add(ApplicationEvent(application_id=record.id, status="sent", at=record.submitted_at, data={}))
+        db.session.add(ApplicationEvent(application_id=record.id, status=ApplicationStatus.SENT, at=record.submitted_at, data={}))
         # The files now belong to the application, so deleting the draft keeps them.
         db.session.execute(
             db.update(Attachment).where(Attachment.draft_id == draft.id).values(application_id=record.id, draft_id=None)
@@ -100,10 +105,8 @@ def _store(application: ApplicationInProgress, document: bytes, signed_xml: byte
 
 def _hand_over(record: Application) -> None:
     """Queue the hand-over to the provider; a queue that is down must not break the page (the application is stored)."""
-    from webapp import jobs
-
     try:
-        jobs.deliver_application(record.id)
+        delivery.enqueue(record.id)
     except Exception:  # noqa: BLE001
         log.exception("Could not queue the delivery of application %s to the provider", record.number)
     db.session.expire(record)  # the job may already have run (immediate mode, or a quick worker)

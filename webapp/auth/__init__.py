@@ -5,12 +5,9 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 
 from webapp.registries import Person
-
-bp = Blueprint("auth", __name__, url_prefix="/<lang_code>")
-
 
 def current_citizen() -> Person | None:
     """The logged-in citizen as the registries know them, or None."""
@@ -62,5 +59,3 @@ def login_required(view):
 
     return wrapped
 
-
-from webapp.auth import routes  # noqa: E402,F401

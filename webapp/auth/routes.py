@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from webapp.auth import bp, current_citizen, eds, log_in, log_out, safe_next
+from webapp.auth import current_citizen, eds, log_in, log_out, safe_next
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db, limiter
 from webapp.clock import now
 from webapp.models import CitizenAccount
 from webapp.signatures import Purpose, Refused, refusal_message
+
+bp = Blueprint("auth", __name__, url_prefix="/<lang_code>")
 
 
 def _failed(response) -> bool:

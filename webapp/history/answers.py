@@ -19,6 +19,7 @@ from webapp.clock import today
 from webapp.i18n import current_language, long_date, money
 from webapp.models import Application
 from webapp.services import ServicePassport
+from webapp.services.facts import RegistryFacts
 from webapp.services.fields import YES_NO, Field
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ class _Choices:
     def _registry_options(self, source: str) -> dict[str, str]:
         try:
             if self._facts is None:
-                from webapp.services.facts import RegistryFacts
-
                 registries = current_app.extensions["state_registries"]
                 person = registries.person(self.application.iin)
                 self._facts = RegistryFacts(person, registries, today(), current_language()) if person else False

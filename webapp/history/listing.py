@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import NamedTuple
-
 from sqlalchemy import func, select, tuple_
 
 from webapp.extensions import db
 from webapp.history import validator_cache
+from webapp.history.validator_cache import ValidatorState
 from webapp.history.texts import STATUS_LABELS
 from webapp.models import Application, Notification
 from webapp.services import catalogue
@@ -153,15 +152,6 @@ def unread_count(iin: str) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Notification).where(Notification.iin == iin, Notification.read_at.is_(None))
     ) or 0
-
-
-class ValidatorState(NamedTuple):
-    """What the list's validator depends on, read in one statement."""
-
-    count: int
-    versions: int
-    highest: int
-    unread: int
 
 
 def validator_state(iin: str) -> ValidatorState:

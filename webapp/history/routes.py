@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, g, make_response, request, session
+from flask import Blueprint, Response, abort, g, make_response, request, session
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,23 +12,19 @@ from signing.verify import HolderType
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
 from webapp.extensions import db
-from webapp.history import answers, bp, listing, texts
+from webapp.history import answers, listing, texts
 from webapp.i18n import current_language
 from webapp.models import Application, ApplicationEvent, Notification, ProactiveOffer, ProviderMessage
 from webapp.provider import inbox, lifecycle
 from webapp.rendering import render_page
 from webapp.services import catalogue, find
+from webapp.verify_document import check_signature
+
+bp = Blueprint("history", __name__, url_prefix="/<lang_code>/account")
 
 RESULTS = "history-results"  # the list's results fragment: its element id and HX-Target
 
 
-# Template helpers.
-
-bp.app_template_global()(texts.status_label)
-bp.app_template_global()(texts.status_colour)
-
-
-@bp.app_template_global()
 def unread_notifications() -> int | None:
     """The logged-in citizen's unread notifications (once a request), for the header; None when unknown."""
     if "unread_notifications" not in g:
@@ -41,20 +37,9 @@ def unread_notifications() -> int | None:
     return g.unread_notifications
 
 
-@bp.app_template_global()
-def is_overdue(application: Application) -> bool:
-    return lifecycle.is_overdue(application, today())
-
-
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives naive datetimes back; every stored time is UTC."""
     return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
-
-
-@bp.app_template_filter("iso_utc")
-def iso_utc(moment: dt.datetime | None) -> str:
-    """A stored moment for a <time datetime> attribute."""
-    return _aware(moment).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
 def _own(number: str) -> Application:
@@ -201,8 +186,6 @@ def notification(public_id: str):
     message = db.session.get(ProviderMessage, found.provider_message_id) if found.provider_message_id else None
     report = None
     if message is not None:
-        from webapp.verify_document import check_signature
-
         report = check_signature(message.signed_xml, holder=HolderType.ORGANISATION, as_of=_aware(message.received_at))
     # The body that signed, named as its passports name it in the page's language; else as its certificate says.
     body = inbox.body_of(report.bin) if report else None

@@ -18,78 +18,40 @@ from werkzeug.routing import BuildError
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
-from signing.certificates import ROLE_INDIVIDUAL, ROLE_ORGANISATION
 from webapp.i18n import long_date, money
+from webapp.models import ApplicationStatus
 
 # Every status of the lifecycle (webapp/provider/lifecycle.py), in the citizen's words.
 STATUS_LABELS = {
-    "sent": _l("Sent to the service provider"),
-    "registered": lazy_pgettext("application status", "Registered"),
-    "in_processing": lazy_pgettext("application status", "In processing"),
-    "documents_requested": lazy_pgettext("application status", "Documents requested"),
-    "documents_provided": lazy_pgettext("application status", "Documents provided"),
-    "provisional_refusal": lazy_pgettext("application status", "Provisional refusal"),
-    "objection": lazy_pgettext("application status", "Objection sent"),
-    "assigned": lazy_pgettext("application status", "Assigned"),
-    "refused": lazy_pgettext("application status", "Refused"),
-    "withdrawn": lazy_pgettext("application status", "Withdrawn"),
+    ApplicationStatus.SENT: _l("Sent to the service provider"),
+    ApplicationStatus.REGISTERED: lazy_pgettext("application status", "Registered"),
+    ApplicationStatus.IN_PROCESSING: lazy_pgettext("application status", "In processing"),
+    ApplicationStatus.DOCUMENTS_REQUESTED: lazy_pgettext("application status", "Documents requested"),
+    ApplicationStatus.DOCUMENTS_PROVIDED: lazy_pgettext("application status", "Documents provided"),
+    ApplicationStatus.PROVISIONAL_REFUSAL: lazy_pgettext("application status", "Provisional refusal"),
+    ApplicationStatus.OBJECTION: lazy_pgettext("application status", "Objection sent"),
+    ApplicationStatus.ASSIGNED: lazy_pgettext("application status", "Assigned"),
+    ApplicationStatus.REFUSED: lazy_pgettext("application status", "Refused"),
+    ApplicationStatus.WITHDRAWN: lazy_pgettext("application status", "Withdrawn"),
 }
 # Tag colours (components/layout.html tag()): words carry the meaning, colour only helps.
 STATUS_COLOURS = {
-    "sent": "grey",
-    "registered": "blue",
-    "in_processing": "blue",
-    "documents_requested": "yellow",
-    "documents_provided": "blue",
-    "provisional_refusal": "yellow",
-    "objection": "blue",
-    "assigned": "green",
-    "refused": "red",
-    "withdrawn": "grey",
+    ApplicationStatus.SENT: "grey",
+    ApplicationStatus.REGISTERED: "blue",
+    ApplicationStatus.IN_PROCESSING: "blue",
+    ApplicationStatus.DOCUMENTS_REQUESTED: "yellow",
+    ApplicationStatus.DOCUMENTS_PROVIDED: "blue",
+    ApplicationStatus.PROVISIONAL_REFUSAL: "yellow",
+    ApplicationStatus.OBJECTION: "blue",
+    ApplicationStatus.ASSIGNED: "green",
+    ApplicationStatus.REFUSED: "red",
+    ApplicationStatus.WITHDRAWN: "grey",
 }
 # What the citizen's own deadline (Application.citizen_due_on) is for.
 CITIZEN_DEADLINES = {
-    "documents_requested": _l("Provide the documents by"),
-    "provisional_refusal": _l("Object by"),
+    ApplicationStatus.DOCUMENTS_REQUESTED: _l("Provide the documents by"),
+    ApplicationStatus.PROVISIONAL_REFUSAL: _l("Object by"),
 }
-# Role OIDs of Kazakh certificates (signing/certificates.py), in words.
-ROLE_LABELS = {
-    ROLE_INDIVIDUAL: _l("Individual"),
-    ROLE_ORGANISATION: _l("Employee of an organisation"),
-    ROLE_ORGANISATION + ".1": _l("Head of the organisation"),
-    ROLE_ORGANISATION + ".2": _l("Right to sign"),
-    ROLE_ORGANISATION + ".3": _l("Right to sign financial documents"),
-    ROLE_ORGANISATION + ".4": _l("HR officer"),
-    ROLE_ORGANISATION + ".5": _l("Employee"),
-}
-# Why a signature does not stand, said about the document (not to its signer):
-# one for every reason code signing.verify raises (a test holds it to that).
-VERDICT_PROBLEMS = {
-    "malformed": _l("The file is not a readable XML document."),
-    "too_large": _l("The document is larger than the portal reads: more than 2 MB or 10,000 elements, or nested too deep."),
-    "doctype": _l("The document contains a document type declaration, which signed documents must not have."),
-    "comments": _l("The document contains comments or processing instructions, which signed documents must not have."),
-    "not_signed": _l("The document carries no XML signature."),
-    "signature_location": _l("The signature is not the one enveloped signature of the whole document."),
-    "signature_structure": _l("The signature is not laid out as an XML signature."),
-    "algorithm": _l("The signature uses an algorithm the portal does not accept."),
-    "legacy_gost": _l("The document is signed with an old GOST 34.310-2004 key, which is no longer accepted."),
-    "key_info": _l("The signature does not carry exactly one signer certificate."),
-    "key_value_mismatch": _l("The key in the signature does not match its certificate."),
-    "signature_invalid": _l("The signature does not match the document: the document was changed after it was signed, or the signature is damaged."),
-    "document_mismatch": _l("The signed document is not the expected one."),
-    "ca_certificate": _l("The document is signed with a certification authority's certificate, not a person's or an organisation's."),
-    "untrusted": _l("The signer's certificate was not issued by a trusted certification authority."),
-    "expired": _l("The signer's certificate had expired."),
-    "not_yet_valid": _l("The signer's certificate was not valid yet."),
-    "revoked": _l("The signer's certificate has been revoked."),
-    "revocation_unavailable": _l("Whether the signer's certificate has been revoked could not be checked. Try again in a few minutes."),
-    "wrong_key_type": _l("The document is signed with an authentication key, which is for logging in, not for signing documents."),
-    "not_individual": _l("The key belongs to an organisation, not to an individual."),
-    "not_organisation": _l("The key is not an organisation's key."),
-    "another_person": _l("The key belongs to someone other than the expected signer."),
-}
-GENERAL_PROBLEM = _l("The signature could not be checked.")
 
 
 def status_label(status: str) -> str:
@@ -99,14 +61,6 @@ def status_label(status: str) -> str:
 
 def status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "grey")
-
-
-def role_label(oid: str) -> str:
-    return str(ROLE_LABELS.get(oid, oid))
-
-
-def verdict_problem(reason: str) -> str:
-    return str(VERDICT_PROBLEMS.get(reason, GENERAL_PROBLEM))
 
 
 def _date(value) -> str:
@@ -137,7 +91,7 @@ def _texts(values) -> list[str]:
 
 
 def _request_url(number: str) -> str | None:
-    """The citizen's request (webapp/citizen_requests.py) a step refers to, if that page exists."""
+    """The citizen's request (webapp/requests/) a step refers to, if that page exists."""
     try:
         return url_for("requests.show", number=number)
     except BuildError:
@@ -157,13 +111,13 @@ def event_details(status: str, data: dict | None) -> list[dict]:
             "from %(start)s to %(end)s", start=_date(data["period_from"]), end=_date(data["period_to"]))})
     documents = _texts(data.get("documents"))
     if documents:
-        key = gettext("Documents requested") if status == "documents_requested" else gettext("Documents")
+        key = gettext("Documents requested") if status == ApplicationStatus.DOCUMENTS_REQUESTED else gettext("Documents")
         rows.append({"key": key, "value": documents})
     if data.get("due_on"):
         key = {
-            "documents_requested": gettext("Provide the documents by"),
-            "provisional_refusal": gettext("Object by"),
-            "in_processing": gettext("Decision now due by"),
+            ApplicationStatus.DOCUMENTS_REQUESTED: gettext("Provide the documents by"),
+            ApplicationStatus.PROVISIONAL_REFUSAL: gettext("Object by"),
+            ApplicationStatus.IN_PROCESSING: gettext("Decision now due by"),
         }.get(status, gettext("Due by"))
         rows.append({"key": key, "value": _date(data["due_on"])})
     if data.get("decision_not_before"):
@@ -193,24 +147,24 @@ def notice(kind: str, data: dict | None, number: str, service: str) -> Notice:
     data = data or {}
     reason = str(data.get("reason") or "")
     due = _date(data["due_on"]) if data.get("due_on") else ""
-    if kind == "registered":
+    if kind == ApplicationStatus.REGISTERED:
         return Notice(gettext("Your application has been registered"), [gettext(
             "The service provider registered your application %(number)s for “%(service)s”.",
             number=number, service=service)])
-    if kind == "in_processing":
+    if kind == ApplicationStatus.IN_PROCESSING:
         lines = [gettext("The service provider is processing your application %(number)s for “%(service)s”.",
                          number=number, service=service)]
         if due:
             lines.append(gettext("The term for the decision has been extended to %(date)s.", date=due))
         return Notice(gettext("Your application is being processed"), lines)
-    if kind == "documents_requested":
+    if kind == ApplicationStatus.DOCUMENTS_REQUESTED:
         lines = [gettext("The service provider needs more documents for your application %(number)s for “%(service)s”.",
                          number=number, service=service)]
         if due:
             lines.append(gettext("Provide them by %(date)s. If they are not provided in time, the application can be refused.",
                                  date=due))
         return Notice(gettext("More documents are needed"), lines, _texts(data.get("documents")))
-    if kind == "provisional_refusal":
+    if kind == ApplicationStatus.PROVISIONAL_REFUSAL:
         lines = [gettext("The service provider intends to refuse your application %(number)s for “%(service)s”.",
                          number=number, service=service)]
         if reason:
@@ -221,7 +175,7 @@ def notice(kind: str, data: dict | None, number: str, service: str) -> Notice:
             lines.append(gettext("The final decision will not be made before %(date)s.",
                                  date=_date(data["decision_not_before"])))
         return Notice(gettext("Provisional refusal: you can object"), lines)
-    if kind == "assigned":
+    if kind == ApplicationStatus.ASSIGNED:
         lines = [gettext("Your application %(number)s for “%(service)s” is approved.", number=number, service=service)]
         if data.get("amount"):
             lines.append(gettext("Amount: %(amount)s.", amount=_money(data["amount"])))
@@ -231,7 +185,7 @@ def notice(kind: str, data: dict | None, number: str, service: str) -> Notice:
         if data.get("objection"):
             lines.append(gettext("The decision answers your objection %(objection)s.", objection=data["objection"]))
         return Notice(gettext("Decision: approved"), lines, is_decision=True)
-    if kind == "refused":
+    if kind == ApplicationStatus.REFUSED:
         lines = [gettext("Your application %(number)s for “%(service)s” is refused.", number=number, service=service)]
         if reason:
             lines.append(gettext("Reason: %(reason)s", reason=reason))

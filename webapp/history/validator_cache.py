@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from webapp.models import Application, Notification
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,15 @@ GENERATION_TTL_SECONDS = 24 * 3600  # far longer than any state's, so a reset co
 TABLES = {"applications", "notifications"}
 _PENDING = "history_validator_iins"  # session.info key: citizens whose rows this transaction flushed
 _PENDING_ALL = "history_validator_all"
+
+
+class ValidatorState(NamedTuple):
+    """What the list's validator depends on, read in one statement (history/listing.py reads it)."""
+
+    count: int
+    versions: int
+    highest: int
+    unread: int
 
 
 def _citizen_generation(iin: str) -> str:
@@ -54,7 +66,7 @@ def _client():
     return current_app.config.get("SESSION_REDIS")
 
 
-def cached_state(iin: str, compute: Callable[[], tuple]) -> tuple:
+def cached_state(iin: str, compute: Callable[[], ValidatorState]) -> ValidatorState:
     """The validator state for iin: from Redis when current there, else compute() (and store it)."""
     client = _client()
     if client is None:
@@ -77,9 +89,7 @@ def cached_state(iin: str, compute: Callable[[], tuple]) -> tuple:
     return state
 
 
-def _parse(values: str) -> tuple:
-    from webapp.history.listing import ValidatorState
-
+def _parse(values: str) -> ValidatorState:
     return ValidatorState(*(int(v) for v in values.split(",")))
 
 
@@ -88,8 +98,6 @@ def _parse(values: str) -> tuple:
 
 @event.listens_for(Session, "after_flush")
 def _remember_flushed(session: Session, flush_context) -> None:
-    from webapp.models import Application, Notification
-
     iins = session.info.setdefault(_PENDING, set())
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, (Application, Notification)) and instance.iin:

@@ -1,7 +1,7 @@
 """Handing a sent application over to the service provider's system.
 
-A background job (webapp/jobs.py, `deliver_application`) calls `deliver()`
-once the application is stored; the provider answers later, with signed
+`enqueue()` queues the background job (webapp/jobs/tasks.py) that calls
+`deliver()` once the application is stored; the provider answers later, with signed
 messages to /provider/messages (webapp/provider/inbox.py).
 
 An adapter has one method, `deliver(handover) -> the provider's reference`,
@@ -10,11 +10,9 @@ not retry: refused, wrong credentials, no such service) or
 `TemporaryFailure` (retry later: down, slow, overloaded). Adapters
 (PROVIDER_GATEWAY):
 
-- `sandbox` (`SandboxProvider`): the sandbox provider's "system" is the
-  operator console (/sandbox/operator) in this same process, so taking the
-  application is recording it as delivered; with SANDBOX_AUTO_DECIDE on, it
-  also schedules the automatic decision (webapp/sandbox/auto_decide.py)
-  SANDBOX_AUTO_DECIDE_SECONDS later. Never in production.
+- `sandbox`: the sandbox plug-in's (webapp/sandbox/gateways.py), registered
+  through `register_gateway`: the operator console is its system. Never in
+  production.
 - `http` (`HttpProvider`): the provider's HTTP API at PROVIDER_URL: a POST
   of the signed application XML exactly as stored (`Application.signed_xml`,
   application/xml), with HTTP basic auth (PROVIDER_USER, PROVIDER_PASSWORD)
@@ -40,12 +38,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
-from flask import current_app
+from flask import Flask, current_app
 
 from webapp import clock
+from webapp.config import ConfigError
 from webapp.extensions import db
+from webapp.jobs import queue
 from webapp.models import Application
 from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFailure
 
@@ -74,29 +74,6 @@ class ProviderGateway(Protocol):
     def delivered(self, handover: Handover) -> None:
         """Called once the delivery is recorded (committed)."""
         ...
-
-
-class SandboxProvider:
-    """The sandbox provider: the operator console in this process is its system."""
-
-    name = "sandbox"
-
-    def __init__(self, auto_decide: bool = False, auto_decide_seconds: float = 30):
-        self.auto_decide = auto_decide
-        self.auto_decide_seconds = auto_decide_seconds
-
-    def deliver(self, handover: Handover) -> str:
-        return f"sandbox-{handover.number}"
-
-    def delivered(self, handover: Handover) -> None:
-        if not self.auto_decide:
-            return
-        from webapp import jobs
-
-        try:
-            jobs.sandbox_auto_decide(handover.application_id, delay=self.auto_decide_seconds)
-        except Exception:  # noqa: BLE001  (the operator console can still decide by hand)
-            log.exception("Could not schedule the automatic decision on application %s", handover.number)
 
 
 class HttpProvider:
@@ -129,18 +106,20 @@ class HttpProvider:
         pass
 
 
-def from_config(config: Mapping) -> ProviderGateway | None:
-    """The adapter PROVIDER_GATEWAY names; None for "none"."""
-    from webapp.config import ConfigError
+Factory = Callable[[Mapping], ProviderGateway]
 
+
+def register_gateway(app: Flask, kind: str, factory: Factory) -> None:
+    """A plug-in's adapter, chosen by PROVIDER_GATEWAY=kind."""
+    app.extensions.setdefault("provider_gateway_kinds", {})[kind] = factory
+
+
+def from_config(config: Mapping, kinds: Mapping[str, Factory] | None = None) -> ProviderGateway | None:
+    """The adapter PROVIDER_GATEWAY names; None for "none". `kinds`: the adapters plug-ins add."""
     kind = (config.get("PROVIDER_GATEWAY") or "none").lower()
-    if kind == "sandbox":
-        if not config.get("SANDBOX"):
-            raise ConfigError("PROVIDER_GATEWAY=sandbox exists only in the sandbox")
-        return SandboxProvider(
-            auto_decide=bool(config.get("SANDBOX_AUTO_DECIDE")),
-            auto_decide_seconds=float(config.get("SANDBOX_AUTO_DECIDE_SECONDS") or 0),
-        )
+    kinds = kinds or {}
+    if kind in kinds:
+        return kinds[kind](config)
     if kind == "http":
         if not config.get("PROVIDER_URL"):
             raise ConfigError("PROVIDER_GATEWAY=http needs PROVIDER_URL")
@@ -152,15 +131,26 @@ def from_config(config: Mapping) -> ProviderGateway | None:
         )
     if kind == "none":
         return None
-    raise ConfigError(f"PROVIDER_GATEWAY must be sandbox, http or none, not {kind!r}")
+    raise ConfigError(f"PROVIDER_GATEWAY must be {', '.join([*kinds, 'http'])} or none, not {kind!r}")
 
 
 def gateway() -> ProviderGateway | None:
     """The app's provider adapter, built from the configuration on first use."""
     extensions = current_app.extensions
     if "provider_gateway" not in extensions:
-        extensions["provider_gateway"] = from_config(current_app.config)
+        extensions["provider_gateway"] = from_config(current_app.config, extensions.get("provider_gateway_kinds"))
     return extensions["provider_gateway"]
+
+
+def enqueue(application_id: int) -> None:
+    """Queue the job that hands one stored application over (the job calls `deliver`).
+
+    Retries (PROVIDER_RETRIES, the first PROVIDER_RETRY_DELAY seconds later,
+    doubling) are read when the job is queued.
+    """
+    config = current_app.config
+    queue.enqueue(queue.DELIVER_APPLICATION, application_id, retries=config["PROVIDER_RETRIES"],
+                  retry_delay=config["PROVIDER_RETRY_DELAY"])
 
 
 def deliver(application_id: int, *, final: bool = True) -> str:

@@ -22,13 +22,16 @@ from signing.verify import HolderType, Purpose, Refused, verify
 from signing.xmldsig import BadDocument
 from webapp.clock import now
 from webapp.extensions import db
-from webapp.models import Application, ProviderMessage
+from webapp.models import Application, ApplicationStatus, ProviderMessage
 from webapp.provider import lifecycle, messages
 from webapp.services import find
 from webapp.signatures import trust_store
 from webapp.sms import codes, outbox
 
-SMS_FOR = ("documents_requested", "provisional_refusal", "assigned", "refused")
+SMS_FOR = (
+    ApplicationStatus.DOCUMENTS_REQUESTED, ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.ASSIGNED,
+    ApplicationStatus.REFUSED,
+)
 
 
 class UnknownApplication(LookupError):
@@ -110,9 +113,9 @@ def _text_the_citizen(application: Application, status: str) -> None:
     with force_locale(application.language):
         service = gettext(find(application.service_slug).short_name)
         texts = {
-            "documents_requested": gettext("Qyzmet: more documents are needed for your application %(number)s (%(service)s). See your personal account.", number=application.number, service=service),
-            "provisional_refusal": gettext("Qyzmet: a provisional refusal on your application %(number)s (%(service)s). You can object in your personal account.", number=application.number, service=service),
-            "assigned": gettext("Qyzmet: your application %(number)s (%(service)s) is approved. The notification is in your personal account.", number=application.number, service=service),
-            "refused": gettext("Qyzmet: your application %(number)s (%(service)s) is refused. The reasons are in your personal account.", number=application.number, service=service),
+            ApplicationStatus.DOCUMENTS_REQUESTED: gettext("Qyzmet: more documents are needed for your application %(number)s (%(service)s). See your personal account.", number=application.number, service=service),
+            ApplicationStatus.PROVISIONAL_REFUSAL: gettext("Qyzmet: a provisional refusal on your application %(number)s (%(service)s). You can object in your personal account.", number=application.number, service=service),
+            ApplicationStatus.ASSIGNED: gettext("Qyzmet: your application %(number)s (%(service)s) is approved. The notification is in your personal account.", number=application.number, service=service),
+            ApplicationStatus.REFUSED: gettext("Qyzmet: your application %(number)s (%(service)s) is refused. The reasons are in your personal account.", number=application.number, service=service),
         }
     outbox.queue(phone, texts[status], purpose="decision", iin=application.iin)

@@ -16,23 +16,35 @@ import datetime as dt
 import secrets
 
 from webapp.clock import day_of, wall_now
-from webapp.models import Application, ApplicationEvent, Notification, ProviderMessage
+from webapp.extensions import db
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, Notification, ProviderMessage
 from webapp.services import find
 from webapp.working_days import calendar
 
-PROVIDER_DECISIONS = ("assigned", "refused")
-FINAL = frozenset({"assigned", "refused", "withdrawn"})
+PROVIDER_DECISIONS = (ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED)
+FINAL = frozenset({ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN})
 TRANSITIONS = {
-    "sent": {"registered", "withdrawn"},
-    "registered": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
-    "in_processing": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
-    "documents_requested": {"documents_provided", "refused"},
-    "documents_provided": {"in_processing", "documents_requested", "provisional_refusal", "assigned"},
-    "provisional_refusal": {"objection", "assigned", "refused"},
-    "objection": {"assigned", "refused"},
+    ApplicationStatus.SENT: {ApplicationStatus.REGISTERED, ApplicationStatus.WITHDRAWN},
+    ApplicationStatus.REGISTERED: {
+        ApplicationStatus.IN_PROCESSING, ApplicationStatus.DOCUMENTS_REQUESTED, ApplicationStatus.PROVISIONAL_REFUSAL,
+        ApplicationStatus.ASSIGNED,
+    },
+    ApplicationStatus.IN_PROCESSING: {
+        ApplicationStatus.IN_PROCESSING, ApplicationStatus.DOCUMENTS_REQUESTED, ApplicationStatus.PROVISIONAL_REFUSAL,
+        ApplicationStatus.ASSIGNED,
+    },
+    ApplicationStatus.DOCUMENTS_REQUESTED: {ApplicationStatus.DOCUMENTS_PROVIDED, ApplicationStatus.REFUSED},
+    ApplicationStatus.DOCUMENTS_PROVIDED: {
+        ApplicationStatus.IN_PROCESSING, ApplicationStatus.DOCUMENTS_REQUESTED, ApplicationStatus.PROVISIONAL_REFUSAL,
+        ApplicationStatus.ASSIGNED,
+    },
+    ApplicationStatus.PROVISIONAL_REFUSAL: {
+        ApplicationStatus.OBJECTION, ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED,
+    },
+    ApplicationStatus.OBJECTION: {ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED},
 }
 # The citizen's own steps; everything else comes from the provider.
-CITIZEN_STEPS = frozenset({"withdrawn", "documents_provided", "objection"})
+CITIZEN_STEPS = frozenset({ApplicationStatus.WITHDRAWN, ApplicationStatus.DOCUMENTS_PROVIDED, ApplicationStatus.OBJECTION})
 OBJECTION_WORKING_DAYS = 2
 HEARING_WORKING_DAYS = 3
 DOCUMENTS_WORKING_DAYS = 5
@@ -71,17 +83,18 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     day = day_of(at)  # Kazakhstan's day, not UTC's: the deadlines count from it
     term = find(application.service_slug).term
     work = calendar()
-    if status == "refused" and application.status in ("provisional_refusal", "objection"):
-        notice = _last(application, "provisional_refusal")
+    hearing = (ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.OBJECTION)
+    if status == ApplicationStatus.REFUSED and application.status in hearing:
+        notice = _last(application, ApplicationStatus.PROVISIONAL_REFUSAL)
         if notice is not None and day < work.add(day_of(notice.at), HEARING_WORKING_DAYS):
             raise NotAllowed("a refusal must come at least 3 working days after the provisional refusal")
-    if status == "refused" and application.status == "documents_requested":
+    if status == ApplicationStatus.REFUSED and application.status == ApplicationStatus.DOCUMENTS_REQUESTED:
         if application.citizen_due_on and day <= application.citizen_due_on:
             raise NotAllowed("the citizen still has time to provide the documents")
-    if status == "registered":
+    if status == ApplicationStatus.REGISTERED:
         application.registered_at = at
         application.due_on = work.add(day, term.working_days) if not term.portal_minutes else day
-    elif status == "in_processing" and data.get("due_on"):
+    elif status == ApplicationStatus.IN_PROCESSING and data.get("due_on"):
         # An extension: never beyond the passport's longest term.
         longest = term.extension_working_days or term.working_days
         start = day_of(application.registered_at or application.submitted_at)
@@ -89,11 +102,11 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
         if extended > work.add(start, longest):
             raise NotAllowed(f"the term can be extended to {longest} working days at most")
         application.due_on = max(application.due_on, extended)
-    if status == "documents_requested":
+    if status == ApplicationStatus.DOCUMENTS_REQUESTED:
         days = term.documents_request_working_days or DOCUMENTS_WORKING_DAYS
         application.citizen_due_on = dt.date.fromisoformat(data["due_on"]) if data.get("due_on") else work.add(day, days)
         data["due_on"] = application.citizen_due_on.isoformat()
-    elif status == "provisional_refusal":
+    elif status == ApplicationStatus.PROVISIONAL_REFUSAL:
         application.citizen_due_on = work.add(day, OBJECTION_WORKING_DAYS)
         data["due_on"] = application.citizen_due_on.isoformat()
         data["decision_not_before"] = work.add(day, HEARING_WORKING_DAYS).isoformat()
@@ -105,8 +118,6 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
     event.application_id = application.id
     if provider_message is not None:
         event.provider_message_id = provider_message.id
-    from webapp.extensions import db
-
     db.session.add(event)
     if status not in CITIZEN_STEPS:
         notification = Notification(
@@ -120,8 +131,6 @@ def record(application: Application, status: str, *, at: dt.datetime, data: dict
 
 
 def _last(application: Application, status: str) -> ApplicationEvent | None:
-    from webapp.extensions import db
-
     return db.session.scalar(
         db.select(ApplicationEvent)
         .filter_by(application_id=application.id, status=status)

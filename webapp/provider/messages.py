@@ -26,11 +26,15 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from signing.xmldsig import BadDocument, parse as parse_xml
+from webapp.models import ApplicationStatus
 
 NAMESPACE = "urn:qyzmet:provider-message:1"
 VERSION = "1"
 # What a provider may say; the lifecycle decides which may follow which.
-STATUSES = ("registered", "in_processing", "documents_requested", "provisional_refusal", "assigned", "refused")
+STATUSES = (
+    ApplicationStatus.REGISTERED, ApplicationStatus.IN_PROCESSING, ApplicationStatus.DOCUMENTS_REQUESTED,
+    ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED,
+)
 
 
 @dataclass(frozen=True)

@@ -1,104 +1,38 @@
-"""The testers' sandbox: test citizens and their registry records.
+"""The testers' sandbox, a plug-in: test citizens, the sandbox CA's keys, the
+SMS outbox and the operator console playing the provider.
 
-Registered only when SANDBOX is on: in production these routes do not exist.
+create_app calls `init_app` only when SANDBOX is on: in production none of
+this is imported, and its routes do not exist.
 """
 
 from __future__ import annotations
 
 import click
-from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, url_for
-from werkzeug.security import generate_password_hash
+from flask import Flask
 
-from webapp import clock
-from webapp.extensions import db
-from webapp.i18n import best_language
-from webapp.models import CitizenAccount, MobilePhone
+from webapp import clock, signatures, templating
+from webapp.jobs import queue
+from webapp.provider import delivery
+from webapp.sms import gateways as sms_gateways
+from webapp.sandbox import auto_decide, gateways, operator, pki, sms, synthetic  # noqa: F401  (sms: routes join bp)
+from webapp.sandbox.blueprint import bp
+from webapp.sandbox.citizens import load_test_citizens
 
-bp = Blueprint("sandbox", __name__)
-
-
-def _registries():
-    return current_app.extensions["state_registries"]
-
-
-@bp.route("/sandbox/citizens")
-def citizens_redirect():
-    """The test citizens page in the tester's language."""
-    return redirect(url_for("sandbox.citizens", lang_code=best_language()))
-
-
-@bp.route("/<lang_code>/sandbox/citizens")
-def citizens():
-    """Every test citizen with password, phone, EDS keys and what they are good for testing."""
-    from webapp import proactive
-
-    return render_template(
-        "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER,
-        proactive=proactive.who_can_complete(),
-    )
-
-
-@bp.route("/sandbox/citizens.json")
-def citizens_json():
-    """The same list for test scripts; `proactive`: the services an SMS offer of which they can complete."""
-    from webapp import proactive
-
-    offers: dict[str, list[str]] = {}
-    for service, people in proactive.who_can_complete():
-        for eligible in people:
-            offers.setdefault(eligible.person.iin, []).append(service.slug)
-    return jsonify(
-        [
-            {
-                "iin": person.iin,
-                "password": password,
-                "phone": phone,
-                "name": {lang: name.full for lang, name in person.names.items()},
-                "birth_date": person.birth_date.isoformat(),
-                "sex": person.sex,
-                "good_for": list(person.good_for),
-                "proactive": offers.get(person.iin, []),
-                "eds_keys": {
-                    kind: url_for("sandbox.key_file", holder_id=person.iin, kind=kind, variant="normal", _external=True)
-                    for kind in ("auth", "sign")
-                },
-            }
-            for person, password, phone in _registries().test_citizens()
-        ]
-    )
-
-
-_hash_cache: dict[str, str] = {}
-
-
-def load_test_citizens() -> int:
-    """Create or reset every test citizen's account and registered phone."""
-    count = 0
-    for person, password, phone in _registries().test_citizens():
-        account = db.session.scalar(db.select(CitizenAccount).filter_by(iin=person.iin))
-        if account is None:
-            account = CitizenAccount(iin=person.iin)
-            db.session.add(account)
-        # Hashing is deliberately slow; reloads (as in tests) reuse the hash.
-        cached = _hash_cache.get(password)
-        if account.password_hash is None or account.password_hash != cached:
-            if not account.check_password(password):
-                account.password_hash = cached or generate_password_hash(password)
-            _hash_cache[password] = account.password_hash
-        registered = db.session.scalar(db.select(MobilePhone).filter_by(iin=person.iin))
-        if phone and registered is None:
-            db.session.add(MobilePhone(iin=person.iin, phone=phone))
-        elif phone:
-            registered.phone = phone
-        elif registered is not None:
-            db.session.delete(registered)
-        count += 1
-    db.session.commit()
-    return count
+__all__ = ["init_app", "load_test_citizens"]
 
 
 def init_app(app: Flask) -> None:
-    """Add the `flask sandbox` commands; add the generated citizens to the registries if asked."""
+    """Plug the sandbox in: its blueprint and `flask sandbox` commands, its gateways, the automatic
+    decisions' job, its CA and the portal's key (before the portal builds its gateways and trust),
+    and the generated citizens if asked."""
+    app.register_blueprint(bp)
+    sms_gateways.register_gateway(app, "sandbox", gateways.sms_gateway)
+    delivery.register_gateway(app, "sandbox", gateways.provider_gateway)
+    queue.add_tasks(app, auto_decide.tasks)
+    signatures.add_trust_source(app, pki.trusted_ca_files)
+    signatures.set_portal_key_source(app, pki.portal_key_file)
+    signatures.wrap_revocation_fetch(app, pki.sandbox_fetch)
+    templating.add(app, globals={"operator_status": operator.operator_status})
     if app.config.get("SANDBOX_SYNTHETIC_CITIZENS"):
         app.extensions["state_registries"] = synthetic.WithSyntheticCitizens(
             app.extensions["state_registries"], app.config["SANDBOX_SYNTHETIC_CITIZENS"]
@@ -138,9 +72,3 @@ def init_app(app: Flask) -> None:
             return
         pki.create(app)
         click.echo(f"Made the sandbox CA and the test citizens' keys in {directory}.")
-
-
-from webapp.sandbox import pki  # noqa: E402  (its routes join the sandbox blueprint)
-from webapp.sandbox import sms  # noqa: E402  (its routes join the sandbox blueprint)
-from webapp.sandbox import operator  # noqa: E402  (its routes join the sandbox blueprint)
-from webapp.sandbox import synthetic  # noqa: E402

@@ -1,8 +1,8 @@
 """The sandbox provider's automatic mode: decide an application by rules.
 
 With SANDBOX_AUTO_DECIDE on, the sandbox provider decides every application
-it takes SANDBOX_AUTO_DECIDE_SECONDS after delivery (a background job,
-webapp/jobs.py), with signed messages through the same inbox and the same
+it takes SANDBOX_AUTO_DECIDE_SECONDS after delivery (a background job the
+sandbox registers on the queue, `AUTO_DECIDE`), with signed messages through the same inbox and the same
 verification as /provider/messages (`webapp.sandbox.provider.say`).
 
 The rules are data, not code per service:
@@ -46,7 +46,8 @@ from flask_babel import force_locale, gettext
 from signing.verify import Refused
 from webapp import clock
 from webapp.extensions import db
-from webapp.models import Application
+from webapp.jobs import queue
+from webapp.models import Application, ApplicationStatus
 from webapp.provider import inbox, lifecycle
 from webapp.sandbox import provider
 from webapp.services import find
@@ -55,6 +56,8 @@ from webapp.services.wizard import Progress
 from webapp.working_days import calendar
 
 log = logging.getLogger(__name__)
+
+AUTO_DECIDE = "qyzmet.sandbox_auto_decide"  # the job's name on the queue
 
 # The monthly calculation index for 2026, in tenge.
 MRP = Decimal("4325")
@@ -140,20 +143,30 @@ def decide(application: Application, at: dt.datetime | None = None) -> Decision 
     """
     at = at or clock.now()
     number = application.number
-    if application.status not in ("sent", "registered"):
+    if application.status not in (ApplicationStatus.SENT, ApplicationStatus.REGISTERED):
         log.info("Application %s is %s: no automatic decision", number, application.status)
         return None
     decision = evaluate(application)
-    if application.status == "sent":
-        provider.say(number, "registered", at=at)
+    if application.status == ApplicationStatus.SENT:
+        provider.say(number, ApplicationStatus.REGISTERED, at=at)
     if decision.assign:
-        provider.say(number, "assigned", at=at, amount=decision.amount, period=decision.period)
+        provider.say(number, ApplicationStatus.ASSIGNED, at=at, amount=decision.amount, period=decision.period)
     else:
         reason = " ".join(decision.reasons)
-        provider.say(number, "provisional_refusal", at=at, reason=reason)
+        provider.say(number, ApplicationStatus.PROVISIONAL_REFUSAL, at=at, reason=reason)
         after_hearing = calendar().add(clock.day_of(at), lifecycle.HEARING_WORKING_DAYS)
-        provider.say(number, "refused", at=clock.on_day(after_hearing, at), reason=reason)
+        provider.say(number, ApplicationStatus.REFUSED, at=clock.on_day(after_hearing, at), reason=reason)
     return decision
+
+
+def tasks(config) -> list[queue.Task]:
+    """The automatic decisions' job, for the sandbox's queue."""
+    return [queue.Task(AUTO_DECIDE, decide_application)]
+
+
+def schedule(application_id: int, delay: float = 0) -> None:
+    """Queue the automatic decision on an application, `delay` seconds from now."""
+    queue.enqueue(AUTO_DECIDE, application_id, delay=delay)
 
 
 def decide_application(application_id: int, at: dt.datetime | None = None) -> Decision | None:

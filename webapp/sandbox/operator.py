@@ -28,26 +28,27 @@ from signing.verify import Refused
 from webapp import clock, text_input
 from webapp.extensions import db
 from webapp.i18n import best_language, long_date, money
-from webapp.models import Application, ApplicationEvent, ProviderMessage
+from webapp.models import Application, ApplicationEvent, ApplicationStatus, ProviderMessage
 from webapp.provider import delivery, inbox, lifecycle
 from webapp.rendering import render_page
-from webapp.sandbox import auto_decide, bp, provider
+from webapp.sandbox import auto_decide, gateways, provider
+from webapp.sandbox.blueprint import bp
 from webapp.services import find
 from webapp.services.fields import MESSAGES, FieldError, check_money, parse_date
 from webapp.working_days import calendar
 
 # Every status an application can have, in the order of its life, as the provider's official says it.
 STATUS_LABELS = {
-    "sent": (lazy_pgettext("application status", "New"), "blue"),
-    "registered": (lazy_pgettext("application status", "Registered"), "blue"),
-    "in_processing": (lazy_pgettext("application status", "In processing"), "yellow"),
-    "documents_requested": (lazy_pgettext("application status", "Documents requested"), "yellow"),
-    "documents_provided": (lazy_pgettext("application status", "Documents provided"), "blue"),
-    "provisional_refusal": (lazy_pgettext("application status", "Provisional refusal"), "yellow"),
-    "objection": (lazy_pgettext("application status", "Objection"), "yellow"),
-    "assigned": (lazy_pgettext("application status", "Assigned"), "green"),
-    "refused": (lazy_pgettext("application status", "Refused"), "red"),
-    "withdrawn": (lazy_pgettext("application status", "Withdrawn"), "grey"),
+    ApplicationStatus.SENT: (lazy_pgettext("application status", "New"), "blue"),
+    ApplicationStatus.REGISTERED: (lazy_pgettext("application status", "Registered"), "blue"),
+    ApplicationStatus.IN_PROCESSING: (lazy_pgettext("application status", "In processing"), "yellow"),
+    ApplicationStatus.DOCUMENTS_REQUESTED: (lazy_pgettext("application status", "Documents requested"), "yellow"),
+    ApplicationStatus.DOCUMENTS_PROVIDED: (lazy_pgettext("application status", "Documents provided"), "blue"),
+    ApplicationStatus.PROVISIONAL_REFUSAL: (lazy_pgettext("application status", "Provisional refusal"), "yellow"),
+    ApplicationStatus.OBJECTION: (lazy_pgettext("application status", "Objection"), "yellow"),
+    ApplicationStatus.ASSIGNED: (lazy_pgettext("application status", "Assigned"), "green"),
+    ApplicationStatus.REFUSED: (lazy_pgettext("application status", "Refused"), "red"),
+    ApplicationStatus.WITHDRAWN: (lazy_pgettext("application status", "Withdrawn"), "grey"),
 }
 MAX_LISTED = 200
 MAX_DOCUMENTS = 20
@@ -68,28 +69,28 @@ class Action:
 
 
 # A service paid once (its passport's `payment: one-off`) is assigned an amount without a period.
-ASSIGN_ONE_OFF = Action("assigned", _l("Assign the payment"), _l("The decision: the amount, paid once."), _l("Assign"),
+ASSIGN_ONE_OFF = Action(ApplicationStatus.ASSIGNED, _l("Assign the payment"), _l("The decision: the amount, paid once."), _l("Assign"),
                         "primary")
 
 ACTIONS = {
     action.status: action
     for action in (
-        Action("registered", _l("Register the application"),
+        Action(ApplicationStatus.REGISTERED, _l("Register the application"),
                _l("The provider takes the application: the term starts counting in working days."),
                _l("Register"), "primary"),
-        Action("in_processing", _l("In processing"),
+        Action(ApplicationStatus.IN_PROCESSING, _l("In processing"),
                _l("Say that the application is being examined; you can extend the term, within the longest term the service passport allows."),
                _l("Mark as in processing")),
-        Action("documents_requested", _l("Request documents"),
+        Action(ApplicationStatus.DOCUMENTS_REQUESTED, _l("Request documents"),
                _l("The citizen is asked for more documents and given a deadline (5 working days unless you set one)."),
                _l("Request the documents")),
-        Action("provisional_refusal", _l("Provisional refusal"),
+        Action(ApplicationStatus.PROVISIONAL_REFUSAL, _l("Provisional refusal"),
                _l("The hearing: the citizen is told why the application may be refused and can object within 2 working days. A refusal can follow 3 working days later at the earliest."),
                _l("Issue a provisional refusal"), "warning"),
-        Action("assigned", _l("Assign the payment"),
+        Action(ApplicationStatus.ASSIGNED, _l("Assign the payment"),
                _l("The decision: the monthly amount and the period it is paid for."),
                _l("Assign"), "primary"),
-        Action("refused", _l("Refuse"),
+        Action(ApplicationStatus.REFUSED, _l("Refuse"),
                _l("The decision: a refusal with its reasons. After a provisional refusal it can come 3 working days later at the earliest."),
                _l("Refuse"), "warning"),
     )
@@ -105,7 +106,6 @@ class FormErrors(Exception):
         self.values = values
 
 
-@bp.app_template_global()
 def operator_status(status: str) -> tuple[str, str]:
     """An application status in the provider official's words, with its tag colour."""
     label, colour = STATUS_LABELS.get(status, (status, "grey"))
@@ -145,7 +145,7 @@ def operator():
         for application in applications
     ]
     adapter = delivery.gateway()
-    automatic = isinstance(adapter, delivery.SandboxProvider) and adapter.auto_decide
+    automatic = isinstance(adapter, gateways.SandboxProvider) and adapter.auto_decide
     return render_page(
         "sandbox/operator.html",
         rows=rows,
@@ -212,7 +212,7 @@ def operator_action(number: str, status: str):
 def operator_auto(number: str):
     """Decide one application by the automatic mode's rules, at once."""
     application = _application(number)
-    if application.status not in ("sent", "registered"):
+    if application.status not in (ApplicationStatus.SENT, ApplicationStatus.REGISTERED):
         return _render(application, problem=_("The rules decide only an application that is new or registered."),
                        code=409)
     decision = auto_decide.decide_application(application.id)
@@ -230,9 +230,9 @@ def _render(application: Application, form_status: str | None = None, values: di
     service = find(application.service_slug)
     allowed = [status for status in ACTIONS if status in lifecycle.allowed(application) - lifecycle.CITIZEN_STEPS]
     one_off = _one_off(application)
-    objection = _last_event(application, "objection") if application.status == "objection" else None
+    objection = _last_event(application, ApplicationStatus.OBJECTION) if application.status == ApplicationStatus.OBJECTION else None
     suggestion = None
-    if application.status in ("sent", "registered"):
+    if application.status in (ApplicationStatus.SENT, ApplicationStatus.REGISTERED):
         suggestion = auto_decide.evaluate(application)
     page = render_page(
         "sandbox/operator_application.html",
@@ -240,7 +240,7 @@ def _render(application: Application, form_status: str | None = None, values: di
         service=service,
         overdue=lifecycle.is_overdue(application, clock.today()),
         timeline=_timeline(application),
-        actions=[ASSIGN_ONE_OFF if status == "assigned" and one_off else ACTIONS[status] for status in allowed],
+        actions=[ASSIGN_ONE_OFF if status == ApplicationStatus.ASSIGNED and one_off else ACTIONS[status] for status in allowed],
         one_off=one_off,
         defaults=_defaults(application, suggestion),
         form_status=form_status,
@@ -273,8 +273,8 @@ def _defaults(application: Application, suggestion: auto_decide.Decision | None)
             defaults["period_to"] = _date_parts(suggestion.period[1])
     elif suggestion:
         defaults["reason"] = " ".join(suggestion.reasons)
-    if application.status in ("provisional_refusal", "objection"):
-        notice = _last_event(application, "provisional_refusal")
+    if application.status in (ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.OBJECTION):
+        notice = _last_event(application, ApplicationStatus.PROVISIONAL_REFUSAL)
         if notice is not None and notice.data.get("reason"):
             defaults["reason"] = notice.data["reason"]
     return defaults
@@ -308,14 +308,14 @@ def _timeline(application: Application) -> list[dict]:
         for document in data.get("documents") or ():
             details.append(_("Document requested: %(document)s", document=document))
         if data.get("due_on"):
-            if event.status == "in_processing":
+            if event.status == ApplicationStatus.IN_PROCESSING:
                 details.append(_("Term extended to %(date)s", date=_long(data["due_on"])))
             else:
                 details.append(_("The citizen’s deadline: %(date)s", date=_long(data["due_on"])))
         if data.get("decision_not_before"):
             details.append(_("A refusal can come on or after %(date)s", date=_long(data["decision_not_before"])))
-        if data.get("objection"):
-            details.append(_("Refers to the objection %(number)s", number=data["objection"]))
+        if data.get(ApplicationStatus.OBJECTION):
+            details.append(_("Refers to the objection %(number)s", number=data[ApplicationStatus.OBJECTION]))
         if data.get("text"):
             details.append(_("The citizen wrote: %(text)s", text=data["text"]))
         if signer:
@@ -339,14 +339,14 @@ def _last_event(application: Application, status: str) -> ApplicationEvent | Non
 
 def _objection_reference(event: ApplicationEvent) -> str:
     """What a decision after the citizen's objection quotes: the objection's number
-    (webapp/citizen_requests.py records it as the event's `request`)."""
+    (webapp/requests/ records it as the event's `request`)."""
     return str((event.data or {}).get("request") or f"event-{event.id}")[:100]
 
 
 def _decision_not_before(application: Application) -> dt.date | None:
-    if application.status not in ("provisional_refusal", "objection"):
+    if application.status not in (ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.OBJECTION):
         return None
-    notice = _last_event(application, "provisional_refusal")
+    notice = _last_event(application, ApplicationStatus.PROVISIONAL_REFUSAL)
     if notice is None:
         return None
     if notice.data.get("decision_not_before"):
@@ -395,7 +395,7 @@ def _read(status: str, form, application: Application) -> dict:
             errors.append((f"{status}-{name}", _message(FieldError("too_long", max=limit), title)))
         return value
 
-    if status == "in_processing":
+    if status == ApplicationStatus.IN_PROCESSING:
         extended = date("due_on", _("New due date"), optional=True)
         if extended and extended <= application.due_on:
             errors.append((f"{status}-due-on-day", _message(
@@ -404,7 +404,7 @@ def _read(status: str, form, application: Application) -> dict:
             )))
         if extended:
             fields["due_on"] = extended
-    elif status == "documents_requested":
+    elif status == ApplicationStatus.DOCUMENTS_REQUESTED:
         title = _("Documents to provide")
         documents = [" ".join(line.split()) for line in text_input.neutralise(form.get("documents")).splitlines()]
         documents = [line for line in documents if line]
@@ -426,9 +426,9 @@ def _read(status: str, form, application: Application) -> dict:
             )))
         if due:
             fields["due_on"] = due
-    elif status == "provisional_refusal":
+    elif status == ApplicationStatus.PROVISIONAL_REFUSAL:
         fields["reason"] = text("reason", _("Reason"), MAX_REASON_LENGTH)
-    elif status == "assigned":
+    elif status == ApplicationStatus.ASSIGNED:
         one_off = _one_off(application)
         title = _("Amount paid once") if one_off else _("Monthly amount")
         try:
@@ -447,14 +447,14 @@ def _read(status: str, form, application: Application) -> dict:
                 errors.append((f"{status}-period-to-day", _message(
                     FieldError("date_before", date=_long((start + dt.timedelta(days=1)).isoformat())), _("Paid until"))))
             fields["period"] = (start, end)
-    elif status == "refused":
+    elif status == ApplicationStatus.REFUSED:
         fields["reason"] = text("reason", _("Reason"), MAX_REASON_LENGTH)
         dated = date("dated", _("Date of the refusal"), optional=True)
         if dated:
             now = clock.now()
             fields["at"] = clock.on_day(dated, now) if dated != clock.day_of(now) else now
-    if status in ("assigned", "refused") and application.status == "objection":
-        objection = _last_event(application, "objection")
+    if status in (ApplicationStatus.ASSIGNED, ApplicationStatus.REFUSED) and application.status == ApplicationStatus.OBJECTION:
+        objection = _last_event(application, ApplicationStatus.OBJECTION)
         if objection is not None:
             fields["objection"] = _objection_reference(objection)
     if errors:
@@ -472,19 +472,19 @@ def _explain(application: Application, status: str, fields: dict) -> str:
     current, _colour = operator_status(application.status)
     if status not in lifecycle.allowed(application):
         return _("An application that is “%(current)s” cannot become “%(status)s”.", current=current, status=label)
-    if status == "refused" and application.status in ("provisional_refusal", "objection"):
+    if status == ApplicationStatus.REFUSED and application.status in (ApplicationStatus.PROVISIONAL_REFUSAL, ApplicationStatus.OBJECTION):
         earliest = _decision_not_before(application)
         return _(
             "A refusal can come only %(days)s working days after the provisional refusal, when the hearing is over: "
             "on or after %(date)s. Date the refusal then, or wait.",
             days=lifecycle.HEARING_WORKING_DAYS, date=long_date(earliest) if earliest else "—",
         )
-    if status == "refused" and application.status == "documents_requested" and application.citizen_due_on:
+    if status == ApplicationStatus.REFUSED and application.status == ApplicationStatus.DOCUMENTS_REQUESTED and application.citizen_due_on:
         return _(
             "The citizen has until %(date)s to provide the documents; a refusal can come only after that day.",
             date=long_date(application.citizen_due_on),
         )
-    if status == "in_processing" and fields.get("due_on"):
+    if status == ApplicationStatus.IN_PROCESSING and fields.get("due_on"):
         term = find(application.service_slug).term
         return _(
             "The term can be extended to %(days)s working days from registration at most.",

@@ -1,7 +1,9 @@
 """The sandbox CA for testers: make it, hand out test keys, answer CRL and OCSP.
 
 The CA itself is signing.sandbox.pki; this module wires it to the test citizens,
-to `flask sandbox pki` and to routes that exist only in the sandbox.
+to `flask sandbox pki` and to routes that exist only in the sandbox, and gives
+the portal (webapp/signatures.py, through the plug-in's hooks) the CA to
+trust, the portal's own key and in-process CRL and OCSP answers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from flask import Flask, Response, abort, current_app, request, send_file
 from signing.sandbox import pki
 from webapp import clock
 from webapp.extensions import csrf
-from webapp.sandbox import bp
+from webapp.signatures import NATIONAL_TEST_CA_FILES
+from webapp.sandbox.blueprint import bp
 
 # Organisations with keys in the sandbox: the portal itself (its own
 # signatures) and, for each body the service passports name as provider
@@ -102,6 +105,26 @@ def load() -> pki.SandboxPKI | None:
         return pki.SandboxPKI.load(pki_dir())
     except FileNotFoundError:
         return None
+
+
+def trusted_ca_files(app: Flask, configured: list[Path]) -> list[Path]:
+    """What the sandbox trusts: the configured CA files, else its own CA's bundle; the national
+    TEST CAs too when SANDBOX_TRUST_NATIONAL_TEST_CA is on."""
+    files = list(configured)
+    if not files and app.config.get("SANDBOX_PKI_DIR"):
+        files = [pki_dir(app) / "ca-bundle.pem"]
+    if app.config.get("SANDBOX") and app.config.get("SANDBOX_TRUST_NATIONAL_TEST_CA"):
+        files += [f for f in NATIONAL_TEST_CA_FILES if f not in files]
+    return files
+
+
+def portal_key_file() -> tuple[Path, str] | None:
+    """The portal's signing key in the sandbox CA (PKCS#12 file, password), once it is made."""
+    if not current_app.config.get("SANDBOX_PKI_DIR"):
+        return None
+    authority = load()
+    found = authority and authority.key_file(PORTAL.bin, kind="sign")
+    return (found.path, authority.password) if found else None
 
 
 def sandbox_fetch(app: Flask, fallback):

@@ -18,7 +18,7 @@ from webapp import proactive
 from webapp.i18n import best_language, current_language
 from webapp.identifiers import normalise_digits
 from webapp.rendering import render_page
-from webapp.sandbox import bp
+from webapp.sandbox.blueprint import bp
 from webapp.sms import outbox
 
 STATUS_LABELS = {
@@ -107,12 +107,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).isoformat()
-
-
-@bp.app_template_filter("service_option")
-def service_option(service) -> dict:
-    """A service as the select macro takes it."""
-    return {"value": service.slug, "text": _(service.short_name)}
 
 
 @bp.route("/<lang_code>/sandbox/sms/offer", methods=["POST"])

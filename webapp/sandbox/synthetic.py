@@ -19,8 +19,11 @@ import datetime as dt
 from functools import cached_property
 
 from schwifty import IBAN
+from werkzeug.security import generate_password_hash
 
+from webapp.extensions import db
 from webapp.identifiers import make_iin
+from webapp.models import CitizenAccount, MobilePhone
 from webapp.registries import Person
 from webapp.registries.sandbox import _person
 
@@ -135,11 +138,6 @@ class WithSyntheticCitizens:
 
 def load_synthetic_citizens(registries: WithSyntheticCitizens) -> int:
     """Create the accounts and phones of the generated citizens that have none (a few queries, not N)."""
-    from werkzeug.security import generate_password_hash
-
-    from webapp.extensions import db
-    from webapp.models import CitizenAccount, MobilePhone
-
     citizens = registries.synthetic_citizens()
     iins = [person.iin for person, _password, _phone in citizens]
     have_account, have_phone = set(), set()

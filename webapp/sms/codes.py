@@ -63,10 +63,10 @@ from typing import Callable, Literal
 from flask import current_app
 from flask_babel import force_locale, gettext
 
-from webapp import clock, sms
+from webapp import clock
 from webapp.extensions import db
 from webapp.models import CitizenAccount, MobilePhone, OneTimeCode, SmsFailure, SmsMessage
-from webapp.sms import outbox
+from webapp.sms import gateways, outbox
 
 SIGN_APPLICATION = "sign-application"
 CHANGE_PHONE = "change-phone"
@@ -188,7 +188,7 @@ def issue(
     """
     now = _now(now)
     _check_binding(purpose, document_sha256)
-    if not sms.available():
+    if not gateways.available():
         return Refusal("unavailable")
     phone = phone or registered_phone(iin)
     if not phone:

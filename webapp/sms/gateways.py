@@ -6,8 +6,6 @@ refused, wrong credentials, a bad number) or `TemporaryFailure` (retry
 later: the gateway is down, slow or overloaded). The outbox job
 (webapp/sms/outbox.py) records either on the message.
 
-- `SandboxGateway`: delivers nothing; the message stays readable in the
-  outbox table, which testers see at /sandbox/sms.
 - `HttpGateway`: the operator's HTTP API: a JSON POST
   {"to": "+77011234567", "text": "...", "id": "<idempotency key>"} with
   HTTP basic auth. 2xx: accepted; 4xx: permanent failure (wrong
@@ -15,18 +13,24 @@ later: the gateway is down, slow or overloaded). The outbox job
   back later; 5xx, timeouts and network errors: temporary; a redirect is
   not followed (a POST would lose its body) and is a permanent failure. The id is the message's public id, the same on every
   retry, so the gateway can drop a duplicate.
+
+Other kinds come from plug-ins: the sandbox registers "sandbox" (its outbox
+page, webapp/sandbox/gateways.py) through `register_gateway`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
+from flask import Flask, current_app
+
+from webapp.config import ConfigError
 from webapp.outbound import DeliveryError, PermanentFailure, Poster, TemporaryFailure
 
-__all__ = ["DeliveryError", "PermanentFailure", "TemporaryFailure", "Sms", "Gateway", "SandboxGateway",
-           "HttpGateway", "from_config"]
+__all__ = ["DeliveryError", "PermanentFailure", "TemporaryFailure", "Sms", "Gateway", "HttpGateway", "from_config",
+           "register_gateway", "init_app", "gateway", "available"]
 
 @dataclass(frozen=True)
 class Sms:
@@ -46,16 +50,6 @@ class Gateway(Protocol):
     def send(self, sms: Sms) -> str:
         """Hand the message over; return the gateway's id for it, or raise DeliveryError."""
         ...
-
-
-class SandboxGateway:
-    """The sandbox: the outbox row is the delivered message; /sandbox/sms shows it."""
-
-    name = "sandbox"
-    keeps_text = True
-
-    def send(self, sms: Sms) -> str:
-        return f"sandbox-{sms.id}"
 
 
 class HttpGateway:
@@ -98,14 +92,19 @@ def _gateway_id(payload: bytes) -> str | None:
     return None
 
 
-def from_config(config: Mapping) -> Gateway | None:
-    """The gateway SMS_GATEWAY names; None when SMS codes are off ("none")."""
-    kind = (config.get("SMS_GATEWAY") or "none").lower()
-    if kind == "sandbox":
-        return SandboxGateway()
-    if kind == "http":
-        from webapp.config import ConfigError
+Factory = Callable[[Mapping], Gateway]
 
+
+def from_config(config: Mapping, kinds: Mapping[str, Factory] | None = None) -> Gateway | None:
+    """The gateway SMS_GATEWAY names; None when SMS codes are off ("none").
+
+    `kinds`: the gateways plug-ins add, by name, each built from the configuration.
+    """
+    kind = (config.get("SMS_GATEWAY") or "none").lower()
+    kinds = kinds or {}
+    if kind in kinds:
+        return kinds[kind](config)
+    if kind == "http":
         if not config.get("SMS_GATEWAY_URL"):
             raise ConfigError("SMS_GATEWAY=http needs SMS_GATEWAY_URL")
         return HttpGateway(
@@ -116,6 +115,24 @@ def from_config(config: Mapping) -> Gateway | None:
         )
     if kind == "none":
         return None
-    from webapp.config import ConfigError
+    raise ConfigError(f"SMS_GATEWAY must be {', '.join([*kinds, 'http'])} or none, not {kind!r}")
 
-    raise ConfigError(f"SMS_GATEWAY must be sandbox, http or none, not {kind!r}")
+
+def register_gateway(app: Flask, kind: str, factory: Factory) -> None:
+    """A plug-in's gateway, chosen by SMS_GATEWAY=kind (before `init_app`)."""
+    app.extensions.setdefault("sms_gateway_kinds", {})[kind] = factory
+
+
+def init_app(app: Flask) -> None:
+    """Build the gateway SMS_GATEWAY names."""
+    app.extensions["sms_gateway"] = from_config(app.config, app.extensions.get("sms_gateway_kinds"))
+
+
+def gateway() -> Gateway | None:
+    """The app's SMS gateway; None when SMS codes are off."""
+    return current_app.extensions.get("sms_gateway")
+
+
+def available() -> bool:
+    """Whether the portal can send SMS codes at all."""
+    return gateway() is not None

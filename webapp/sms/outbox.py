@@ -28,9 +28,11 @@ import datetime as dt
 import logging
 import secrets
 
-from webapp import clock, observability, sms
+from webapp import clock, observability
 from webapp.extensions import db
+from webapp.jobs import queue as jobs  # (outbox.queue is this module's own)
 from webapp.models import SmsMessage
+from webapp.sms import gateways
 from webapp.sms.gateways import DeliveryError, PermanentFailure, Sms
 
 log = logging.getLogger(__name__)
@@ -73,11 +75,9 @@ def send(message: SmsMessage, *, redact: str | None = None) -> SmsMessage:
     `redact`: text to blank out of the stored message once it is sent or has
     failed (the one-time code), unless the gateway keeps texts (the sandbox).
     """
-    from webapp import jobs
-
     message_id, purpose = message.id, message.purpose
     try:
-        jobs.send_sms(message_id, redact)
+        jobs.enqueue(jobs.SEND_SMS, message_id, redact)
     except Exception as error:  # noqa: BLE001  (the queue being down must not break the page)
         log.exception("Could not queue SMS message %s", message_id)
         observability.count_sms(purpose, FAILED)
@@ -123,7 +123,7 @@ def deliver(message_id: int, *, final: bool = True, redact: str | None = None) -
         # Sent, failed, or another job is sending it: never twice.
         return message.status
 
-    gateway = sms.gateway()
+    gateway = gateways.gateway()
     retry_error: DeliveryError | None = None
     try:
         if gateway is None:

@@ -1,13 +1,17 @@
-"""Background jobs on Huey: sending SMS, tidying old one-time codes, handing
-applications over to the service provider (and, in the sandbox, its automatic
-decisions), and every minute re-queueing what a killed worker left half-done
-(webapp/recovery.py).
+"""The queue of background jobs, on Huey: it builds the app's Huey, registers
+the tasks the layers above hand it, and enqueues a job by its name.
+
+It imports no domain module, so every module may queue a job: the bodies
+(sending SMS, tidying old one-time codes and drafts, handing applications
+over to the service provider, re-queueing what a killed worker left
+half-done) are in webapp/jobs/tasks.py, registered by `tasks.init_app`; the
+sandbox plug-in registers its automatic decisions the same way.
 
 Where jobs wait, and who runs them:
 
 - REDIS_URL set: `RedisHuey`; a separate consumer process runs them:
   `flask --app webapp jobs worker` (or Huey's own `huey_consumer
-  webapp.jobs.huey`, which builds the app from the environment).
+  webapp.huey`, which builds the app from the environment).
 - No REDIS_URL (the embedded default): `SqliteHuey` in HUEY_SQLITE_PATH
   (instance/huey.sqlite3), and the web process runs a consumer in threads
   of its own, started at its first request. That is Huey's documented
@@ -21,8 +25,9 @@ Where jobs wait, and who runs them:
 
 Each app gets its own Huey instance, built on first use (so commands that
 never queue a job open no queue), with the tasks registered on it under
-fixed names; a task pushes the app's context itself, since a consumer runs
-it outside any request.
+fixed names; their settings (retries, delays) are read from the app's
+configuration then. A task pushes the app's context itself, since a
+consumer runs it outside any request.
 """
 
 from __future__ import annotations
@@ -31,28 +36,66 @@ import atexit
 import logging
 import signal
 import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
 
 import click
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
+
+from webapp import observability
 
 log = logging.getLogger(__name__)
 
+# The production jobs' names (their bodies: webapp/jobs/tasks.py); a job is queued by its name.
 SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
 PURGE_REQUEST_DRAFTS = "qyzmet.purge_request_drafts"
 PURGE_APPLICATION_DRAFTS = "qyzmet.purge_application_drafts"
 SWEEP = "qyzmet.sweep"
 DELIVER_APPLICATION = "qyzmet.deliver_application"
-SANDBOX_AUTO_DECIDE = "qyzmet.sandbox_auto_decide"
 
 _build_lock = threading.RLock()
 
 
+@dataclass(frozen=True)
+class Task:
+    """A job's body and how it runs.
+
+    `every`: a Huey crontab for a periodic job. `final`: the body takes
+    `final=` (no retry follows this attempt). `at_start`: a `jobs worker`
+    also runs it once when it starts.
+    """
+
+    name: str
+    body: Callable[..., Any]
+    retries: int = 0
+    retry_delay: float = 0
+    retry_backoff: float = 0
+    every: Any = None
+    final: bool = False
+    at_start: bool = False
+
+
+TaskSource = Callable[[Mapping[str, Any]], Iterable[Task]]
+
+
+def add_tasks(app: Flask, source: TaskSource) -> None:
+    """Register the tasks `source(app.config)` gives; they join the app's Huey when it is built."""
+    state = app.extensions.setdefault("jobs", _new_state())
+    if state["huey"] is not None:
+        raise RuntimeError("tasks must be added before the first job is queued")
+    state["sources"].append(source)
+
+
+def _new_state() -> dict:
+    return {"huey": None, "tasks": {}, "specs": {}, "consumer": None, "sources": []}
+
+
 def init_app(app: Flask) -> None:
     """Add `flask jobs worker`, and the embedded consumer when there is one."""
-    app.extensions["jobs"] = {"huey": None, "tasks": {}, "consumer": None}
+    app.extensions.setdefault("jobs", _new_state())
 
     @app.cli.group("jobs")
     def jobs_cli():
@@ -71,15 +114,18 @@ def init_app(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         if metrics_port:
             # SMS are sent here, not in the web processes: their counters are this process's.
-            from webapp import observability
-
             observability.serve_worker_metrics(app, metrics_port)
         huey = get_huey(app)
         # Work a killed worker left claimed is queued again now, not at the next minute.
-        with app.app_context():
-            _sweep(app)
+        for task in app.extensions["jobs"]["specs"].values():
+            if task.at_start:
+                with app.app_context():
+                    task.body()
         click.echo(f"Consuming {huey.name!r} jobs from {_where(app)}.")
         huey.create_consumer(**_consumer_options(app, workers), check_worker_health=True).run()
+
+    # /metrics's queue depth: jobs waiting in Huey's storage, read when scraped.
+    observability.measure_queue(app, lambda: get_huey(app).pending_count())
 
     if embedded_consumer(app):
 
@@ -104,37 +150,29 @@ def get_huey(app: Flask | None = None) -> Huey:
     if state["huey"] is None:
         with _build_lock:
             if state["huey"] is None:
-                state["huey"], state["tasks"] = _build(app)
+                state["huey"], state["tasks"], state["specs"] = _build(app)
     return state["huey"]
 
 
-def send_sms(message_id: int, redact: str | None = None) -> None:
-    """Queue the job that sends one outbox message (webapp/sms/outbox.py)."""
-    get_huey()
-    current_app.extensions["jobs"]["tasks"][SEND_SMS](message_id, redact)
+def registered(app: Flask | None = None) -> set[str]:
+    """The names of the jobs the app's Huey runs."""
+    app = app or current_app._get_current_object()
+    get_huey(app)
+    return set(app.extensions["jobs"]["tasks"])
 
 
-def deliver_application(application_id: int) -> None:
-    """Queue the job that hands one stored application over to the provider (webapp/provider/delivery.py).
+def enqueue(name: str, *args: Any, delay: float | None = None, **options: Any) -> None:
+    """Queue the job called `name` with these arguments, `delay` seconds from now when given.
 
-    Retries (PROVIDER_RETRIES, the first PROVIDER_RETRY_DELAY seconds later,
-    doubling) are read when the job is queued.
+    `options`: Huey's per-call settings (`retries`, `retry_delay`). A name no
+    task is registered under raises KeyError.
     """
     get_huey()
-    config = current_app.config
-    current_app.extensions["jobs"]["tasks"][DELIVER_APPLICATION](
-        application_id, retries=config["PROVIDER_RETRIES"], retry_delay=config["PROVIDER_RETRY_DELAY"]
-    )
-
-
-def sandbox_auto_decide(application_id: int, delay: float = 0) -> None:
-    """Queue the sandbox provider's automatic decision on an application, `delay` seconds from now."""
-    get_huey()
-    task = current_app.extensions["jobs"]["tasks"][SANDBOX_AUTO_DECIDE]
+    task = current_app.extensions["jobs"]["tasks"][name]
     if delay and delay > 0:
-        task.schedule((application_id,), delay=delay)
+        task.schedule(args, delay=delay, **options)
     else:
-        task(application_id)
+        task(*args, **options)
 
 
 def start_consumer(app: Flask, workers: int | None = None) -> Consumer:
@@ -171,92 +209,38 @@ def stop_consumer(app: Flask) -> None:
         consumer.stop(graceful=True)
 
 
-def _build(app: Flask) -> tuple[Huey, dict]:
+def _build(app: Flask) -> tuple[Huey, dict, dict[str, Task]]:
     config = app.config
     options = {"name": config["HUEY_NAME"], "immediate": config["HUEY_IMMEDIATE"], "results": False, "utc": True}
     if config.get("REDIS_URL"):
         huey: Huey = RedisHuey(url=config["REDIS_URL"], **options)
     else:
         huey = SqliteHuey(filename=config["HUEY_SQLITE_PATH"], **options)
+    specs = {task.name: task for source in app.extensions["jobs"]["sources"] for task in source(config)}
+    tasks = {name: _register(huey, app, task) for name, task in specs.items()}
+    return huey, tasks, specs
 
-    @huey.task(
-        retries=config["SMS_SEND_RETRIES"], retry_delay=config["SMS_SEND_RETRY_DELAY"], context=True, name=SEND_SMS
-    )
-    def send_sms_task(message_id: int, redact: str | None = None, task=None):
-        from webapp.sms import outbox
 
-        with app.app_context():
-            outbox.deliver(message_id, final=not task.retries, redact=redact)
+def _register(huey: Huey, app: Flask, spec: Task):
+    """One task on Huey under its name, running its body inside the app's context."""
+    if spec.every is not None:
 
-    @huey.periodic_task(crontab(minute="17"), name=PURGE_CODES)
-    def purge_codes_task():
-        from webapp.sms import codes
-
-        with app.app_context():
-            codes.purge()
-
-    @huey.periodic_task(crontab(minute="47"), name=PURGE_REQUEST_DRAFTS)
-    def purge_request_drafts_task():
-        from webapp import citizen_requests
-
-        with app.app_context():
-            citizen_requests.purge_drafts()
-
-    @huey.periodic_task(crontab(minute="37"), name=PURGE_APPLICATION_DRAFTS)
-    def purge_application_drafts_task():
-        from webapp.applications import drafts
-
-        with app.app_context():
-            drafts.purge_expired()
-
-    @huey.periodic_task(crontab(minute="*"), name=SWEEP)
-    def sweep_task():
-        with app.app_context():
-            _sweep(app)
-
-    tasks = {
-        SEND_SMS: send_sms_task, PURGE_CODES: purge_codes_task, PURGE_REQUEST_DRAFTS: purge_request_drafts_task,
-        PURGE_APPLICATION_DRAFTS: purge_application_drafts_task, SWEEP: sweep_task,
-    }
-
-    # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).
-    @huey.task(
-        retries=config["PROVIDER_RETRIES"], retry_delay=config["PROVIDER_RETRY_DELAY"], retry_backoff=2,
-        context=True, name=DELIVER_APPLICATION,
-    )
-    def deliver_application_task(application_id: int, task=None):
-        from webapp.provider import delivery
-
-        with app.app_context():
-            delivery.deliver(application_id, final=not task.retries)
-
-    tasks[DELIVER_APPLICATION] = deliver_application_task
-
-    if config.get("SANDBOX"):
-        # The sandbox provider's automatic decisions (webapp/sandbox/auto_decide.py): sandbox only.
-        @huey.task(name=SANDBOX_AUTO_DECIDE)
-        def sandbox_auto_decide_task(application_id: int):
-            from webapp.sandbox import auto_decide
-
+        def periodic():
             with app.app_context():
-                auto_decide.decide_application(application_id)
+                spec.body()
 
-        tasks[SANDBOX_AUTO_DECIDE] = sandbox_auto_decide_task
+        return huey.periodic_task(spec.every, name=spec.name)(periodic)
 
-    return huey, tasks
+    def run(*args, task=None, **kwargs):  # context=True: Huey passes its own task as `task`
+        if spec.final:
+            kwargs["final"] = not task.retries  # no retry follows this attempt
+        with app.app_context():
+            return spec.body(*args, **kwargs)
 
-
-def _sweep(app: Flask) -> None:
-    """Queue again what a killed worker left half-done (webapp/recovery.py); never stops the worker."""
-    from webapp import recovery
-
-    try:
-        recovery.sweep()
-    except Exception:  # noqa: BLE001  (the database may be down; the next minute tries again)
-        log.exception("Sweeping for work left by dead workers failed")
-        from webapp.extensions import db
-
-        db.session.rollback()
+    return huey.task(
+        retries=spec.retries, retry_delay=spec.retry_delay, retry_backoff=spec.retry_backoff, context=True,
+        name=spec.name,
+    )(run)
 
 
 def _consumer_options(app: Flask, workers: int | None) -> dict:
@@ -277,12 +261,3 @@ def _where(app: Flask) -> str:
     if app.config.get("REDIS_URL"):
         return "Redis"
     return app.config["HUEY_SQLITE_PATH"]
-
-
-def __getattr__(name: str):
-    """`huey_consumer webapp.jobs.huey`: the Huey instance of an app built from the environment."""
-    if name == "huey":
-        from webapp import create_app
-
-        return get_huey(create_app())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
