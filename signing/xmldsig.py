@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
 
+from signing import gost_pkcs12
 from signing.gost import CURVE_256, CURVE_512, Curve, GostPrivateKey, GostPublicKey, streebog
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -64,12 +65,20 @@ class SigningKey:
 
     @classmethod
     def from_pkcs12(cls, data: bytes | Path | str, password: str) -> "SigningKey":
-        """Open a PKCS#12 key container (a national-style .p12 file)."""
+        """Open a PKCS#12 key container (a national-style .p12 file): RSA, or GOST 34.10-2015."""
         if not isinstance(data, bytes):
             data = Path(data).read_bytes()
-        key, certificate, chain = pkcs12.load_key_and_certificates(data, password.encode())
+        try:
+            key, certificate, chain = pkcs12.load_key_and_certificates(data, password.encode())
+        except ValueError as error:
+            # cryptography loads no GOST key: a GOST container is read by signing.gost_pkcs12.
+            try:
+                gost_key, gost_certificate = gost_pkcs12.read(data, password)
+            except gost_pkcs12.NotGost:
+                raise error from None
+            return cls(gost_key, gost_certificate)
         if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
-            raise BadDocument("the key container holds no RSA key with a certificate")
+            raise BadDocument("the key container holds no RSA or GOST key with a certificate")
         return cls(key, certificate, tuple(chain or ()))
 
     @property

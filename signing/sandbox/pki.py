@@ -11,13 +11,23 @@ tests/data/nca-test-pki): subject attributes in the same order and string
 types, the same key usages, role OIDs inside the extended key usage, the same
 policies, serial numbers derived from the key identifier, PKCS#12 files that
 hold only the holder's own certificate (no chain) with the key id as friendly
-name. RSA only: the sandbox signs XML with cryptography, which has no GOST.
+name.
+
+Two algorithms, as the NCA has: GOST 34.10-2015 (512) keys, which the NCA has
+issued alone since 28 April 2024, for every holder by default, under a GOST
+CA (`gost-ca.crt`, one level: NCALayer sends no chain, so the issuing CA is
+the trust anchor) whose CRL and OCSP answers are signed with GOST; and the
+legacy RSA keys (a holder with `algorithm=RSA`) under the RSA root and
+issuing CA. GOST key files are written by signing.gost_pkcs12 (whether
+NCALayer opens them is not proven: see there).
 
 Directory layout (all written by `create()`, overwriting):
 
-    root.crt, ca.crt            the root and the issuing (intermediate) CA, PEM
-    ca-bundle.pem               root then intermediate: the portal's trust store
-    root-key.pem, ca-key.pem    the CA private keys, PEM, unencrypted (sandbox!)
+    root.crt, ca.crt            the RSA root and the RSA issuing (intermediate) CA, PEM
+    gost-ca.crt                 the GOST issuing CA (self-signed), PEM
+    ca-bundle.pem               RSA root, RSA intermediate, GOST CA: the portal's trust store
+    root-key.pem, ca-key.pem, gost-ca-key.pem
+                                the CA private keys, PEM, unencrypted (sandbox!)
     index.json                  every issued key: holder, kind, variant, path, ...
     revocations.json            revoked serials with time and reason
     holders/<iin>/auth.p12      an individual's authentication key
@@ -33,6 +43,7 @@ No Flask here: the portal wraps this module, tools and tests use it directly.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -50,6 +61,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from signing import gost_pkcs12, gost_x509
+from signing.gost import CURVE_512, GostPrivateKey
+from signing.xmldsig import SigningKey, sign_enveloped
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000/sandbox/pki"
 DEFAULT_PASSWORD = "Qwerty12"  # the password NCA test key files conventionally use
@@ -73,6 +88,16 @@ CA_NAME = x509.Name(
         x509.NameAttribute(NameOID.COMMON_NAME, "QYZMET SANDBOX CA (RSA)"),
     ]
 )
+# As the national `ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022`.
+GOST_CA_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "QYZMET SANDBOX CA (GOST)"),
+    ]
+)
+
+GOST = "gost"  # GOST 34.10-2015 512-bit: what the NCA issues since 28 April 2024
+RSA = "rsa"  # the legacy RSA-2048 keys of older kits
 
 AUTH = "auth"
 SIGN = "sign"
@@ -136,6 +161,7 @@ class Holder:
     bin: str | None = None
     organisation: str | None = None
     roles: tuple[str, ...] = ()  # extra role OIDs, e.g. ROLE_HEAD
+    algorithm: str = GOST  # GOST | RSA (legacy)
 
     @property
     def is_organisation(self) -> bool:
@@ -153,6 +179,7 @@ class KeyFile:
     serial: int
     not_before: datetime
     not_after: datetime
+    algorithm: str = RSA  # index.json files made before GOST name none: they were RSA
 
     @property
     def serial_hex(self) -> str:
@@ -160,16 +187,15 @@ class KeyFile:
 
     @property
     def download_name(self) -> str:
-        """The national file name (`RSA256_<serial>.p12`, `AUTH_RSA256_<serial>.p12`)."""
-        prefix = "AUTH_RSA256_" if self.kind == AUTH else "RSA256_"
-        return f"{prefix}{self.serial_hex}.p12"
+        """The national file name: `GOST512_<serial>.p12`, `AUTH_GOST512_<serial>.p12`, or the
+        legacy `RSA256_…`, `AUTH_RSA256_…` (the GOST prefix is as testers report it, not seen in a genuine kit)."""
+        prefix = "GOST512_" if self.algorithm == GOST else "RSA256_"
+        return f"{'AUTH_' if self.kind == AUTH else ''}{prefix}{self.serial_hex}.p12"
 
-    def load(self, password: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    def load(self, password: str) -> tuple[rsa.RSAPrivateKey | GostPrivateKey, x509.Certificate]:
         """Open the container (parsing costs tens of milliseconds: do it once)."""
-        key, certificate, _ = pkcs12.load_key_and_certificates(self.path.read_bytes(), password.encode())
-        if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
-            raise ValueError(f"{self.path} holds no RSA key with its certificate")
-        return key, certificate
+        key = SigningKey.from_pkcs12(self.path, password)
+        return key.private_key, key.certificate
 
     def to_json(self, directory: Path) -> dict[str, object]:
         return {
@@ -178,6 +204,7 @@ class KeyFile:
             "variant": self.variant,
             "path": self.path.relative_to(directory).as_posix(),
             "serial": self.serial_hex,
+            "algorithm": self.algorithm,
             "download_name": self.download_name,
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
@@ -193,6 +220,7 @@ class KeyFile:
             serial=int(data["serial"], 16),
             not_before=datetime.fromisoformat(data["not_before"]),
             not_after=datetime.fromisoformat(data["not_after"]),
+            algorithm=data.get("algorithm", RSA),
         )
 
 
@@ -206,7 +234,7 @@ class Revocation:
 @dataclass(frozen=True)
 class _Authority:
     certificate: x509.Certificate
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | GostPrivateKey
 
 
 @dataclass(frozen=True)
@@ -232,14 +260,29 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
 
 
-def _serial_for(public_key: rsa.RSAPublicKey) -> int:
+def _key_identifier(key: rsa.RSAPrivateKey | GostPrivateKey) -> bytes:
+    if isinstance(key, GostPrivateKey):
+        return gost_x509.key_identifier(key.public_key)
+    return x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+
+
+def _serial_for(key: rsa.RSAPrivateKey | GostPrivateKey) -> int:
     """The NCA's serial: the key identifier with its first byte forced into 0x10..0x7F.
 
     Seen in the genuine certificates (SKI f5bf... → serial 75bf..., 0d17... →
     1d17...): a positive 20-byte serial that always prints as 40 hex digits.
     """
-    ski = x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+    ski = _key_identifier(key)
     return int.from_bytes(bytes([(ski[0] & 0x7F) | 0x10]) + ski[1:], "big")
+
+
+def _sign(builder: x509.CertificateBuilder, key: rsa.RSAPrivateKey | GostPrivateKey, issuer_key) -> x509.Certificate:
+    """The builder's certificate for `key`, signed by `issuer_key` (RSA-SHA256 or GOST 2015)."""
+    builder = builder.add_extension(x509.SubjectKeyIdentifier(_key_identifier(key)), critical=False)
+    if isinstance(issuer_key, GostPrivateKey):
+        assert isinstance(key, GostPrivateKey), "the GOST CA issues GOST keys only"
+        return gost_x509.sign_certificate(builder, subject_key=key.public_key, issuer_key=issuer_key)
+    return builder.public_key(key.public_key()).sign(issuer_key, hashes.SHA256())
 
 
 def _ski(certificate: x509.Certificate) -> x509.SubjectKeyIdentifier:
@@ -271,32 +314,54 @@ def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+def _key_pem(key: rsa.RSAPrivateKey | GostPrivateKey) -> bytes:
     # Unencrypted on purpose: a sandbox CA whose keys anyone may read. Never
     # use this module for anything a real person relies on.
+    if isinstance(key, GostPrivateKey):
+        body = base64.encodebytes(gost_pkcs12.private_key_info(key)).decode("ascii").replace("\n", "")
+        lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+        return f"-----BEGIN PRIVATE KEY-----\n{lines}\n-----END PRIVATE KEY-----\n".encode("ascii")
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def _load_gost_key_pem(data: bytes) -> GostPrivateKey:
+    body = b"".join(line for line in data.splitlines() if line and not line.startswith(b"-----"))
+    return gost_pkcs12.key_from_private_key_info(base64.b64decode(body))
 
 
 # --- certificates ------------------------------------------------------------
 
 
 def _root_certificate(key: rsa.RSAPrivateKey, now: datetime) -> x509.Certificate:
-    public = key.public_key()
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(ROOT_NAME)
         .issuer_name(ROOT_NAME)
-        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now + CA_START)
         .not_valid_after(now - ONE_DAY + timedelta(days=3652))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
-        .sign(key, hashes.SHA256())
     )
+    return _sign(builder, key, key)
+
+
+def _gost_ca_certificate(key: GostPrivateKey, now: datetime, base_url: str) -> x509.Certificate:
+    """The GOST issuing CA: self-signed (one level), pathlen 0, the NCA's policy."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(GOST_CA_NAME)
+        .issuer_name(GOST_CA_NAME)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + CA_START)
+        .not_valid_after(now - ONE_DAY + timedelta(days=3652))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_policy(POLICY_NCA, base_url), critical=False)
+    )
+    return _sign(builder, key, key)
 
 
 def _ca_certificate(key: rsa.RSAPrivateKey, root: _Authority, now: datetime, base_url: str) -> x509.Certificate:
@@ -390,17 +455,20 @@ def _extended_key_usage(holder: Holder, kind: str) -> x509.ExtendedKeyUsage:
 
 
 def _holder_certificate(
-    order: _Order, key: rsa.RSAPrivateKey, ca: _Authority, now: datetime, base_url: str
+    order: _Order, key: rsa.RSAPrivateKey | GostPrivateKey, ca: _Authority, now: datetime, base_url: str
 ) -> x509.Certificate:
-    public = key.public_key()
+    """The holder's certificate from its algorithm's CA: the RSA issuing CA, or the GOST CA
+    (whose CRL is at <base_url>/gost/crl; one OCSP responder answers for both, as the NCA's)."""
     start, end = VALIDITY[order.variant]
-    # Extensions in the order of the genuine signing certificate.
-    return (
+    gost = isinstance(key, GostPrivateKey)
+    crl_url = f"{base_url}/gost/crl" if gost else f"{base_url}/crl"
+    ca_url = f"{base_url}/gost-ca.crt" if gost else f"{base_url}/ca.crt"
+    # Extensions in the order of the genuine signing certificate (the key identifier last: _sign adds it).
+    builder = (
         x509.CertificateBuilder()
         .subject_name(holder_name(order.holder))
         .issuer_name(ca.certificate.subject)
-        .public_key(public)
-        .serial_number(_serial_for(public))
+        .serial_number(_serial_for(key))
         .not_valid_before(now + start)
         .not_valid_after(now + end)
         .add_extension(_holder_key_usage(order.kind), critical=True)
@@ -408,7 +476,7 @@ def _holder_certificate(
         .add_extension(_policy(POLICIES[order.kind, order.holder.is_organisation], base_url), critical=False)
         .add_extension(
             x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(f"{base_url}/crl")], None, None, None)]
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
             ),
             critical=False,
         )
@@ -416,7 +484,7 @@ def _holder_certificate(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(f"{base_url}/ca.crt")
+                        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_url)
                     ),
                     x509.AccessDescription(
                         AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(f"{base_url}/ocsp")
@@ -425,15 +493,18 @@ def _holder_certificate(
             ),
             critical=False,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(_aki(ca.certificate), critical=False)
         .add_extension(NCA_PRIVATE_EXTENSION, critical=False)
-        .sign(ca.key, hashes.SHA256())
     )
+    return _sign(builder, key, ca.key)
 
 
-def _pkcs12(key: rsa.RSAPrivateKey, certificate: x509.Certificate, password: str) -> bytes:
-    """A key file both cryptography and OpenSSL 3 (without -legacy) open.
+def _pkcs12(key: rsa.RSAPrivateKey | GostPrivateKey, certificate: x509.Certificate, password: str) -> bytes:
+    """A key file OpenSSL 3 (without -legacy) opens; an RSA one cryptography opens too.
+
+    A GOST key goes through signing.gost_pkcs12 (the same encryption and
+    MAC; cryptography cannot write GOST keys), whose docstring says what is
+    not proven about NCALayer opening it.
 
     Like the NCA's: only the holder's certificate, no chain; the key id as
     friendly name. Unlike the NCA's (3DES and RC2-40, SHA-1 MAC), encrypted
@@ -449,6 +520,8 @@ def _pkcs12(key: rsa.RSAPrivateKey, certificate: x509.Certificate, password: str
         .hmac_hash(hashes.SHA256())
         .build(password.encode())
     )
+    if isinstance(key, GostPrivateKey):
+        return gost_pkcs12.write(key, certificate, password, local_key_id=_ski(certificate).digest)
     name = _ski(certificate).digest.hex().encode()
     return pkcs12.serialize_key_and_certificates(name, key, certificate, None, encryption)
 
@@ -514,7 +587,8 @@ def create(
     revoked, an expired and a not-yet-valid signing key. Each organisation
     (a Holder with `bin` set: the employee who holds the key) gets both keys
     under organisations/<bin>/. A holder's subject and roles follow its
-    fields: one listed under `holders` with a `bin` is an employee too.
+    fields: one listed under `holders` with a `bin` is an employee too. Its
+    `algorithm` says which CA issues its keys: GOST (the default) or RSA.
     """
     directory = Path(directory)
     now = _utc(now).replace(microsecond=0)
@@ -526,9 +600,15 @@ def create(
         raise ValueError(f"special holder {special_holder} is not among the holders")
     orders = _orders(holders, organisations, special_holder)
 
-    root_key, ca_key, *holder_keys = _generate_keys(2 + len(orders))
+    rsa_orders = sum(1 for order in orders if order.holder.algorithm == RSA)
+    root_key, ca_key, *rsa_keys = _generate_keys(2 + rsa_orders)
     root = _Authority(_root_certificate(root_key, now), root_key)
     ca = _Authority(_ca_certificate(ca_key, root, now, base_url), ca_key)
+    gost_ca_key = GostPrivateKey.generate(CURVE_512)
+    gost_ca = _Authority(_gost_ca_certificate(gost_ca_key, now, base_url), gost_ca_key)
+    holder_keys = [
+        rsa_keys.pop() if order.holder.algorithm == RSA else GostPrivateKey.generate(CURVE_512) for order in orders
+    ]
 
     # Only our own sub-trees are cleared: `directory` may hold other things.
     for folder in ("holders", "organisations"):
@@ -538,7 +618,8 @@ def create(
     keys: list[KeyFile] = []
     revocations: list[Revocation] = []
     for order, key in zip(orders, holder_keys, strict=True):
-        certificate = _holder_certificate(order, key, ca, now, base_url)
+        issuer = gost_ca if isinstance(key, GostPrivateKey) else ca
+        certificate = _holder_certificate(order, key, issuer, now, base_url)
         path = directory / order.relative_path
         _write_atomically(path, _pkcs12(key, certificate, password))
         keys.append(
@@ -550,6 +631,7 @@ def create(
                 certificate.serial_number,
                 certificate.not_valid_before_utc,
                 certificate.not_valid_after_utc,
+                order.holder.algorithm,
             )
         )
         if order.variant == REVOKED:
@@ -559,9 +641,12 @@ def create(
 
     _write_atomically(directory / "root.crt", _pem(root.certificate))
     _write_atomically(directory / "ca.crt", _pem(ca.certificate))
-    _write_atomically(directory / "ca-bundle.pem", _pem(root.certificate) + _pem(ca.certificate))
+    _write_atomically(directory / "gost-ca.crt", _pem(gost_ca.certificate))
+    bundle = _pem(root.certificate) + _pem(ca.certificate) + _pem(gost_ca.certificate)
+    _write_atomically(directory / "ca-bundle.pem", bundle)
     _write_atomically(directory / "root-key.pem", _key_pem(root.key))
     _write_atomically(directory / "ca-key.pem", _key_pem(ca.key))
+    _write_atomically(directory / "gost-ca-key.pem", _key_pem(gost_ca.key))
     _write_revocations(directory, revocations)
     everyone = {holder.iin: holder for holder in holders} | {org.bin: org for org in organisations if org.bin}
     index = {
@@ -573,7 +658,7 @@ def create(
     }
     # index.json last: its presence marks a complete PKI.
     _write_atomically(directory / "index.json", json.dumps(index, ensure_ascii=False, indent=2).encode())
-    return SandboxPKI(directory, root.certificate, ca, keys, password=password, base_url=base_url)
+    return SandboxPKI(directory, root.certificate, ca, gost_ca, keys, password=password, base_url=base_url)
 
 
 def _write_revocations(directory: Path, revocations: Iterable[Revocation]) -> None:
@@ -610,6 +695,7 @@ class SandboxPKI:
         directory: Path,
         root: x509.Certificate,
         ca: _Authority,
+        gost_ca: _Authority,
         keys: list[KeyFile],
         *,
         password: str,
@@ -618,8 +704,11 @@ class SandboxPKI:
         self.directory = Path(directory)
         self._root = root
         self._ca = ca
+        self._gost_ca = gost_ca
+        self._signing_keys: dict[Path, SigningKey] = {}
         self._keys = keys
         self._issued = {key.serial for key in keys}
+        self._gost_issued = {key.serial for key in keys if key.algorithm == GOST}
         self.password = password
         self.base_url = base_url
         self._lock = threading.Lock()
@@ -630,7 +719,7 @@ class SandboxPKI:
     def load(cls, directory: Path) -> SandboxPKI:
         """Open a PKI made by `create()`; PKINotFound says how to make one."""
         directory = Path(directory)
-        needed = ("index.json", "revocations.json", "root.crt", "ca.crt", "ca-key.pem")
+        needed = ("index.json", "revocations.json", "root.crt", "ca.crt", "ca-key.pem", "gost-ca.crt", "gost-ca-key.pem")
         missing = [name for name in needed if not (directory / name).is_file()]
         if missing:
             raise PKINotFound(
@@ -642,11 +731,16 @@ class SandboxPKI:
         ca_key = serialization.load_pem_private_key((directory / "ca-key.pem").read_bytes(), password=None)
         if not isinstance(ca_key, rsa.RSAPrivateKey):
             raise ValueError(f"{directory / 'ca-key.pem'} is not an RSA key")
+        gost_ca = _Authority(
+            x509.load_pem_x509_certificate((directory / "gost-ca.crt").read_bytes()),
+            _load_gost_key_pem((directory / "gost-ca-key.pem").read_bytes()),
+        )
         keys = [KeyFile.from_json(directory, item) for item in index["keys"]]
         return cls(
             directory,
             root,
             _Authority(ca_certificate, ca_key),
+            gost_ca,
             keys,
             password=index["password"],
             base_url=index["base_url"],
@@ -660,7 +754,13 @@ class SandboxPKI:
 
     @property
     def intermediate(self) -> x509.Certificate:
+        """The RSA issuing CA."""
         return self._ca.certificate
+
+    @property
+    def gost_ca(self) -> x509.Certificate:
+        """The GOST issuing CA (self-signed)."""
+        return self._gost_ca.certificate
 
     @property
     def bundle_path(self) -> Path:
@@ -681,6 +781,38 @@ class SandboxPKI:
 
     def issued(self, serial: int) -> bool:
         return serial in self._issued
+
+    def signing_key(self, holder_id: str, kind: str = SIGN, variant: str = NORMAL) -> SigningKey:
+        """A holder's key, opened once (opening costs tens of milliseconds); KeyError if there is none."""
+        found = self.key_file(holder_id, kind, variant)
+        if found is None:
+            raise KeyError(f"the sandbox PKI has no {variant} {kind} key of {holder_id}")
+        with self._lock:
+            key = self._signing_keys.get(found.path)
+        if key is None:
+            key = SigningKey.from_pkcs12(found.path, self.password)
+            with self._lock:
+                self._signing_keys[found.path] = key
+        return key
+
+    def sign_xml(
+        self,
+        holder_id: str,
+        document: bytes,
+        kind: str = SIGN,
+        *,
+        variant: str = NORMAL,
+        compact: bool = False,
+        line_ending: str = "\n",
+    ) -> bytes:
+        """Sign an XML document with a holder's signing (or, kind=AUTH, authentication) key, whatever its
+        algorithm (GOST 2015 or the legacy RSA), in NCALayer's shape: one element a line (`line_ending`
+        "\r\n" as commonUtils.signXml sends it), or `compact` as basics.sign does.
+
+        The one way tools and tests sign as a sandbox citizen or organisation (the agent signs through it too).
+        """
+        key = self.signing_key(holder_id, kind, variant)
+        return sign_enveloped(document, key, line_ending=line_ending, compact=compact)
 
     # -- revocation --
 
@@ -719,18 +851,28 @@ class SandboxPKI:
         return {serial: r for serial, r in self.revocations().items() if r.revoked_at <= now}
 
     def crl(self, now: datetime) -> bytes:
-        """A DER CRL signed by the issuing CA, valid for a day from `now`."""
+        """A DER CRL signed by the RSA issuing CA, valid for a day from `now`."""
+        return self._crl(self._ca, now)
+
+    def gost_crl(self, now: datetime) -> bytes:
+        """A DER CRL signed with GOST by the GOST CA, valid for a day from `now`."""
+        return self._crl(self._gost_ca, now)
+
+    def _crl(self, authority: _Authority, now: datetime) -> bytes:
         now = _utc(now)
+        gost = authority is self._gost_ca
         builder = (
             x509.CertificateRevocationListBuilder()
-            .issuer_name(self.intermediate.subject)
+            .issuer_name(authority.certificate.subject)
             .last_update(now)
             .next_update(now + CRL_LIFETIME)
             # The time as CRL number: increases with every CRL, no counter to store.
             .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
-            .add_extension(_aki(self.intermediate), critical=False)
+            .add_extension(_aki(authority.certificate), critical=False)
         )
         for revocation in self._revoked_by(now).values():
+            if (revocation.serial in self._gost_issued) != gost:
+                continue  # the other CA's
             entry = (
                 x509.RevokedCertificateBuilder()
                 .serial_number(revocation.serial)
@@ -739,19 +881,38 @@ class SandboxPKI:
             if revocation.reason != x509.ReasonFlags.unspecified:  # RFC 5280: omit rather than say unspecified
                 entry = entry.add_extension(x509.CRLReason(revocation.reason), critical=False)
             builder = builder.add_revoked_certificate(entry.build())
-        return builder.sign(self._ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        if gost:
+            crl = gost_x509.sign_crl(builder, issuer_key=authority.key)
+            return crl.public_bytes(serialization.Encoding.DER)
+        return builder.sign(authority.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    def fetch(self, url: str, body: bytes | None = None, now: datetime | None = None) -> bytes:
+        """Answer this PKI's addresses (<base_url>/ocsp, /crl, /gost/crl) in-process; OSError otherwise."""
+        moment = now or datetime.now(UTC)
+        if url == f"{self.base_url}/ocsp" and body is not None:
+            return self.ocsp_response(body, moment)
+        if url == f"{self.base_url}/crl":
+            return self.crl(moment)
+        if url == f"{self.base_url}/gost/crl":
+            return self.gost_crl(moment)
+        raise OSError(f"the sandbox CA does not serve {url}")
 
     def ocsp_response(self, request_der: bytes, now: datetime) -> bytes:
-        """Answer a DER OCSP request; the issuing CA signs its answers itself."""
+        """Answer a DER OCSP request about a key of either CA; each CA signs its answers itself
+        (the GOST CA with GOST)."""
         now = _utc(now)
         try:
             request = ocsp.load_der_ocsp_request(request_der)
             algorithm = request.hash_algorithm
             ours = self._asks_about_us(request, algorithm)
+            asked = gost_x509.CertId.from_request(request)
+            about_gost = asked == gost_x509.CertId.of(request.serial_number, self.gost_ca, asked.hash_algorithm)
         except Exception:  # any unparsable request: cryptography raises several types
             return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
         revocation = self._revoked_by(now).get(request.serial_number)
-        if not ours or request.serial_number not in self._issued:
+        if about_gost:
+            return self._gost_ocsp_response(request, asked, revocation, now)
+        if not ours or request.serial_number not in self._issued - self._gost_issued:
             status = ocsp.OCSPCertStatus.UNKNOWN
         elif revocation is not None:
             status = ocsp.OCSPCertStatus.REVOKED
@@ -787,6 +948,31 @@ class SandboxPKI:
         )
         asked = (request.issuer_name_hash, request.issuer_key_hash)
         return asked == (_digest(algorithm, name), _digest(algorithm, key))
+
+    def _gost_ocsp_response(
+        self, request: ocsp.OCSPRequest, asked: gost_x509.CertId, revocation: Revocation | None, now: datetime
+    ) -> bytes:
+        if request.serial_number not in self._gost_issued:
+            status = "unknown"
+        else:
+            status = "revoked" if revocation is not None else "good"
+        answer = gost_x509.OcspAnswer(
+            asked,
+            status,
+            this_update=now,
+            next_update=now + OCSP_LIFETIME,
+            revoked_at=revocation.revoked_at if status == "revoked" and revocation else None,
+        )
+        authority = self._gost_ca
+        assert isinstance(authority.key, GostPrivateKey)
+        return gost_x509.build_ocsp_response(
+            [answer],
+            responder=authority.certificate,
+            responder_key=authority.key,
+            produced_at=now,
+            nonce=_nonce(request),
+            by_key=True,
+        )
 
 
 def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:

@@ -28,7 +28,7 @@ def citizens():
     """Every test citizen with password, phone, EDS keys and what they are good for testing."""
     return render_template(
         "sandbox/citizens.html", citizens=_registries().test_citizens(), authority=pki.load(), special=pki.SPECIAL_HOLDER,
-        proactive=proactive.who_can_complete(),
+        proactive=proactive.who_can_complete(), legacy_rsa=pki.LEGACY_RSA_CITIZENS,
     )
 
 
@@ -50,6 +50,7 @@ def citizens_json():
                 "sex": person.sex,
                 "good_for": list(person.good_for),
                 "proactive": offers.get(person.iin, []),
+                "eds_algorithm": "rsa" if person.iin in pki.LEGACY_RSA_CITIZENS else "gost2015-512",
                 "eds_keys": {
                     kind: url_for("sandbox.key_file", holder_id=person.iin, kind=kind, variant="normal", _external=True)
                     for kind in ("auth", "sign")

@@ -49,6 +49,10 @@ PROVIDERS = {
 }
 # The citizen with the revoked, expired and not-yet-valid keys.
 SPECIAL_HOLDER = "900517401370"
+# Every test citizen holds GOST 34.10-2015 keys, as the NCA issues them since
+# 28 April 2024, except these two, whose older kits still hold the legacy RSA
+# keys (the test citizens' page and README say so).
+LEGACY_RSA_CITIZENS = ("740821356607", "440217472381")
 
 
 def pki_dir(app: Flask | None = None) -> Path:
@@ -66,6 +70,7 @@ def holders(app: Flask) -> list[pki.Holder]:
                 surname=name.surname.upper(),
                 given=name.given.upper(),
                 patronymic=name.patronymic.upper(),
+                algorithm=pki.RSA if person.iin in LEGACY_RSA_CITIZENS else pki.GOST,
             )
         )
     return result
@@ -139,27 +144,30 @@ def sandbox_fetch(app: Flask, fallback):
         if not url.startswith(base + "/"):
             return fallback(url, body, content_type)
         authority = pki.SandboxPKI.load(pki_dir(app))
-        moment = clock.now()  # as the revocation checker reads it: the portal's clock
-        if url == base + "/ocsp" and body is not None:
-            return authority.ocsp_response(body, moment)
-        if url == base + "/crl":
-            return authority.crl(moment)
-        raise OSError(f"the sandbox CA does not serve {url}")
+        # As the revocation checker reads it: the portal's clock.
+        return authority.fetch(url, body, clock.now())
 
     return fetch
 
 
 @bp.route("/sandbox/pki/crl")
 def crl():
-    """The sandbox CA's certificate revocation list (DER), fresh each time."""
+    """The sandbox RSA CA's certificate revocation list (DER), fresh each time."""
     authority = load() or abort(404)
     return Response(authority.crl(clock.now()), mimetype="application/pkix-crl")
+
+
+@bp.route("/sandbox/pki/gost/crl")
+def gost_crl():
+    """The sandbox GOST CA's certificate revocation list (DER, signed with GOST), fresh each time."""
+    authority = load() or abort(404)
+    return Response(authority.gost_crl(clock.now()), mimetype="application/pkix-crl")
 
 
 @bp.route("/sandbox/pki/ocsp", methods=["POST"])
 @csrf.exempt  # OCSP clients post DER, not forms; the answer is public and signed
 def ocsp():
-    """The sandbox CA's OCSP responder."""
+    """The sandbox CAs' OCSP responder (RSA answers for RSA keys, GOST answers for GOST keys)."""
     authority = load() or abort(404)
     if request.content_length and request.content_length > 10_000:
         abort(413)
@@ -167,11 +175,11 @@ def ocsp():
     return Response(answer, mimetype="application/ocsp-response")
 
 
-@bp.route("/sandbox/pki/<any('ca.crt', 'root.crt'):name>")
+@bp.route("/sandbox/pki/<any('ca.crt', 'root.crt', 'gost-ca.crt'):name>")
 def certificate(name: str):
-    """The sandbox intermediate or root CA certificate (PEM)."""
+    """The sandbox RSA intermediate, RSA root or GOST CA certificate (PEM)."""
     authority = load() or abort(404)
-    cert = authority.intermediate if name == "ca.crt" else authority.root
+    cert = {"ca.crt": authority.intermediate, "root.crt": authority.root, "gost-ca.crt": authority.gost_ca}[name]
     return Response(cert.public_bytes(serialization.Encoding.PEM), mimetype="application/x-pem-file")
 
 
