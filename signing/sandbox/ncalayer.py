@@ -39,12 +39,15 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from signing import gost_pkcs12
+from signing.gost import GostPrivateKey
 from signing.xmldsig import BadDocument, SigningKey, safe_parser, sign_enveloped
 
 log = logging.getLogger("signing.sandbox.agent")
 
-VERSION = "1.2"
-GREETING = json.dumps({"result": {"version": VERSION}}, separators=(",", ":"))  # RECORDED
+# NCALayer's current greeting (1.4; the recordings in ncalayer-js-client are of 1.2).
+VERSION = "1.4"
+GREETING = json.dumps({"result": {"version": VERSION}}, separators=(",", ":"))
 HEARTBEAT = "--heartbeat--"
 
 COMMON_UTILS = "kz.gov.pki.knca.commonUtils"
@@ -52,6 +55,10 @@ BASICS = "kz.gov.pki.knca.basics"
 
 PKCS12 = "PKCS12"
 EKU_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+# The NCA's role OIDs, which it puts in the extended key usage (signing.sandbox.pki).
+ROLES = "1.2.398.3.3.4."
+ROLE_INDIVIDUAL = "1.2.398.3.3.4.1.1"
+ROLE_ORGANISATION = "1.2.398.3.3.4.1.2"
 DEFAULT_PASSWORD = "Qwerty12"
 
 KINDS = ("sign", "auth")
@@ -253,7 +260,8 @@ def key_info(key: LoadedKey) -> dict:
     return {
         "alias": key.alias,
         "keyId": key_id(certificate),
-        "algorithm": "RSA",
+        # UNVERIFIED for GOST: the name Kalkan gives a GOST 2015 key is not in NCALayer's source.
+        "algorithm": "ECGOST3410-2015" if isinstance(key.signing_key.private_key, GostPrivateKey) else "RSA",
         "subjectCn": _cn(certificate.subject),
         "subjectDn": dn_string(certificate.subject),
         "issuerCn": _cn(certificate.issuer),
@@ -267,14 +275,21 @@ def key_info(key: LoadedKey) -> dict:
 
 
 def open_key_file(path: Path, password: str) -> LoadedKey:
-    """Open a PKCS#12 key file (tens of milliseconds: cache the result)."""
+    """Open a PKCS#12 key file, RSA or GOST 34.10-2015 (tens of milliseconds: cache the result)."""
     try:
-        container = pkcs12.load_pkcs12(path.read_bytes(), password.encode())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise AgentError(f"java.io.FileNotFoundException: {path} (No such file or directory)") from None
+    try:
+        container = pkcs12.load_pkcs12(data, password.encode())
     except ValueError:
-        # What NCALayer reports for a wrong password is not recorded: UNVERIFIED.
-        raise AgentError("java.io.IOException: keystore password was incorrect") from None
+        try:  # cryptography loads no GOST key: signing.gost_pkcs12 does
+            gost_key, gost_certificate = gost_pkcs12.read(data, password)
+        except gost_pkcs12.NotGost:
+            # What NCALayer reports for a wrong password is not recorded: UNVERIFIED.
+            raise AgentError("java.io.IOException: keystore password was incorrect") from None
+        signing_key = SigningKey(gost_key, gost_certificate)
+        return LoadedKey(path=path, signing_key=signing_key, alias=key_id(gost_certificate))
     if container.key is None or container.cert is None:
         raise AgentError(f"java.security.KeyStoreException: {path.name} holds no key with a certificate")
     if not isinstance(container.key, rsa.RSAPrivateKey):
@@ -357,6 +372,7 @@ class KeyChooser:
 
         self.pki = SandboxPKI.load(Path(options.pki_dir))  # PKINotFound says how to create it
         self.default_holder = default_holder_id(Path(options.pki_dir))
+        self.holders = _index_holders(Path(options.pki_dir))
         if self.default_holder is None and options.iin is None:
             raise ValueError(f"the sandbox PKI in {options.pki_dir} has no individual holder")
 
@@ -380,16 +396,62 @@ class KeyChooser:
             )
         return self.cache.get(key_file.path, options.password or self.pki.password)
 
+    def choose_for_signer(self, kind: str, iin: str | None, bin_: str | None, oids: list[str]) -> LoadedKey:
+        """The key basics.sign's signerParams ask for, as NCALayer offers only the keys that fit.
 
-def default_holder_id(pki_dir: Path) -> str | None:
-    """The first individual holder (one without a BIN) listed in the PKI's index.json."""
+        `iin` (and `bin`) name the holder; the role OIDs in `extKeyUsageOids`
+        say whose key: 1.2.398.3.3.4.1.1 an individual's, 1.2.398.3.3.4.1.2
+        (or one of its sub-roles, e.g. .1 the head) an organisation
+        employee's holding those roles. The `key_file` and `iin` options win
+        (the simulated citizen picks another key); without any, the default
+        citizen's key.
+        """
+        if self.options.key_file is not None or self.options.iin:
+            return self.choose(kind)
+        roles = {oid for oid in oids if oid.startswith(ROLES)}
+        organisation = bin_ is not None or any(role.startswith(ROLE_ORGANISATION) for role in roles)
+        if not roles and bin_ is None:
+            return self.choose(kind, iin)
+        wanted = roles - {ROLE_INDIVIDUAL, ROLE_ORGANISATION}
+        variant = self.options.variant
+
+        def fits(holder_id: str, holder: dict) -> bool:
+            return (
+                bool(holder.get("bin")) == organisation
+                and (iin is None or holder.get("iin") == iin)
+                and (bin_ is None or holder.get("bin") == bin_)
+                and wanted <= set(holder.get("roles") or ())
+                and self.pki.key_file(holder_id, kind=kind, variant=variant) is not None
+            )
+
+        found = [holder_id for holder_id, holder in self.holders.items() if fits(holder_id, holder)]
+        if not found:
+            what = "authentication" if kind == "auth" else "signing"
+            what = what if variant == "normal" else f"{variant} {what}"
+            whose = "an organisation's" if organisation else "an individual's"
+            # UNVERIFIED wording: NCALayer shows an empty key list.
+            raise AgentError(
+                f"java.lang.IllegalArgumentException: the sandbox PKI has no {what} key of {iin or bin_ or whose} "
+                f"that fits signerParams (roles {', '.join(sorted(roles)) or 'none'})"
+            )
+        holder = self.default_holder if self.default_holder in found else found[0]
+        return self.choose(kind, holder)
+
+
+def _index_holders(pki_dir: Path) -> dict[str, dict]:
     try:
         index = json.loads((pki_dir / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    for holder_id, holder in (index.get("holders") or {}).items():
-        if isinstance(holder, dict) and not holder.get("bin"):
-            return str(holder_id)
+        return {}
+    holders = index.get("holders") or {}
+    return {str(k): v for k, v in holders.items() if isinstance(v, dict)} if isinstance(holders, dict) else {}
+
+
+def default_holder_id(pki_dir: Path) -> str | None:
+    """The first individual holder (one without a BIN) listed in the PKI's index.json."""
+    for holder_id, holder in _index_holders(pki_dir).items():
+        if not holder.get("bin"):
+            return holder_id
     return None
 
 
@@ -541,7 +603,7 @@ class NCALayerProtocol:
                 "(tbsElementXPath and signatureParentElementXPath must be empty)"
             )
 
-    def _sign_one(self, xml: str, key: LoadedKey, line_ending: str) -> str:
+    def _sign_one(self, xml: str, key: LoadedKey, line_ending: str, compact: bool = False) -> str:
         if self.canned is not None:
             return self.canned
         document = xml.encode("utf-8")
@@ -549,7 +611,8 @@ class NCALayerProtocol:
         if problem is not None:
             raise AgentError(problem)  # RECORDED shape: org.xml.sax.SAXParseException; ...
         try:
-            return sign_enveloped(document, key.signing_key, line_ending=line_ending).decode("utf-8")
+            signed = sign_enveloped(document, key.signing_key, line_ending=line_ending, compact=compact)
+            return signed.decode("utf-8")
         except BadDocument as error:
             # UNVERIFIED: NCALayer would sign it; the sandbox refuses (comments,
             # processing instructions, an already signed document).
@@ -649,9 +712,12 @@ class NCALayerProtocol:
             raise AgentError(f"java.lang.IllegalArgumentException: unknown format: {fmt}")
         kind = "auth" if EKU_CLIENT_AUTH in oids else "sign"
         bin_ = signer.get("bin")
-        key = self.chooser.choose(kind, iin or None, bin_ if _is_str(bin_) else None)
+        key = self.chooser.choose_for_signer(
+            kind, iin or None, bin_ if _is_str(bin_) else None, [oid for oid in oids if _is_str(oid)]
+        )
         outcome.serial = key.serial
         documents = [data] if _is_str(data) else data
-        result = [self._sign_one(xml, key, "\n") for xml in documents]
+        # basics.sign's shape: no line break anywhere (commonUtils.signXml's has them).
+        result = [self._sign_one(xml, key, "\n", compact=True) for xml in documents]
         outcome.result = f"signed {len(result)}"
         return basics_ok(result)

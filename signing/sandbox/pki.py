@@ -809,7 +809,7 @@ class SandboxPKI:
         algorithm (GOST 2015 or the legacy RSA), in NCALayer's shape: one element a line (`line_ending`
         "\r\n" as commonUtils.signXml sends it), or `compact` as basics.sign does.
 
-        The one way tools and tests sign as a sandbox citizen or organisation (the agent signs through it too).
+        The one way tools and tests sign as a sandbox citizen or organisation.
         """
         key = self.signing_key(holder_id, kind, variant)
         return sign_enveloped(document, key, line_ending=line_ending, compact=compact)

@@ -28,8 +28,8 @@ EMPLOYEE = "850505300021"  # the organisation's head, as an employee key holder
 ORGANISATION = "180340021234"  # the organisation's BIN
 
 HOLDERS = (
-    pki.Holder(CITIZEN, "Ахметов", "Ержан", "Болатович", email="erzhan@example.kz"),
-    pki.Holder(OTHER_CITIZEN, "Сейтқали", "Айгерім", "Нұрланқызы"),
+    pki.Holder(CITIZEN, "Ахметов", "Ержан", "Болатович", email="erzhan@example.kz", algorithm=pki.RSA),
+    pki.Holder(OTHER_CITIZEN, "Сейтқали", "Айгерім", "Нұрланқызы", algorithm=pki.RSA),
 )
 ORGANISATIONS = (
     pki.Holder(
@@ -40,6 +40,7 @@ ORGANISATIONS = (
         bin=ORGANISATION,
         organisation='ТОО "Qyzmet Test"',
         roles=(pki.ROLE_HEAD,),
+        algorithm=pki.RSA,
     ),
 )
 

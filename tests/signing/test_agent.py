@@ -52,12 +52,12 @@ def pki_dir(tmp_path_factory) -> Path:
     sandbox_pki.create(
         directory,
         [
-            sandbox_pki.Holder(CITIZEN, "Ivanova", "Aigerim", "Serikovna"),
-            sandbox_pki.Holder(OTHER, "Bekov", "Arman"),
+            sandbox_pki.Holder(CITIZEN, "Ivanova", "Aigerim", "Serikovna", algorithm=sandbox_pki.RSA),
+            sandbox_pki.Holder(OTHER, "Bekov", "Arman", algorithm=sandbox_pki.RSA),
         ],
         now=datetime.now(UTC),
         organisations=[
-            sandbox_pki.Holder(EMPLOYEE_IIN, "Nurlanov", "Daulet", bin=ORG_BIN, organisation='TOO "TEST"'),
+            sandbox_pki.Holder(EMPLOYEE_IIN, "Nurlanov", "Daulet", bin=ORG_BIN, organisation='TOO "TEST"', algorithm=sandbox_pki.RSA),
         ],
     )
     return directory
@@ -118,7 +118,7 @@ def ask(url: str, *requests) -> list:
     """Send requests (dicts as JSON, str as is) on one connection; the parsed replies."""
     replies = []
     with connect(url) as ws:
-        assert json.loads(ws.recv()) == {"result": {"version": "1.2"}}
+        assert json.loads(ws.recv()) == {"result": {"version": "1.4"}}
         for request in requests:
             ws.send(request if isinstance(request, str) else json.dumps(request))
             replies.append(json.loads(ws.recv()))
@@ -166,7 +166,7 @@ def assert_verifies(signed: str, certificate: x509.Certificate) -> None:
 
 def test_greets_with_the_version_and_echoes_heartbeats(agent):
     with connect(agent.url) as ws:
-        assert ws.recv() == '{"result":{"version":"1.2"}}'  # byte for byte as recorded
+        assert ws.recv() == '{"result":{"version":"1.4"}}'  # NCALayer's current greeting, byte for byte
         ws.send("--heartbeat--")
         assert ws.recv() == "--heartbeat--"
         ws.send("--heartbeat--")
@@ -585,7 +585,7 @@ def run_client(url: str, mode: str) -> dict:
 
 def test_the_real_ncalayer_js_client_signs_through_the_agent(agent, pki):
     out = run_client(agent.url, "sign")
-    assert out["version"] == "1.2"
+    assert out["version"] == "1.4"
     assert out["isKmd"] is False  # the KAZTOKEN probe was answered with an error
     assert out["activeTokens"] == {"ok": True, "value": []}
     assert out["keyInfo"]["ok"] and out["keyInfo"]["value"]["algorithm"] == "RSA"

@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
 
 from signing.sandbox.pki import (
+    RSA,
     CREATE_COMMAND,
     ROLE_HEAD,
     Holder,
@@ -27,10 +28,11 @@ from signing.sandbox.pki import (
 
 GENUINE = Path(__file__).resolve().parents[1] / "data" / "nca-test-pki"
 NOW = datetime.now(UTC).replace(microsecond=0)
-CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович")  # shaped exactly like fl_rsa_sign.p12
-MOTHER = Holder("900517401370", "Әлиева", "Айгүл", email="aigul@example.kz")
+CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович", algorithm=RSA)  # shaped exactly like fl_rsa_sign.p12
+MOTHER = Holder("900517401370", "Әлиева", "Айгүл", email="aigul@example.kz", algorithm=RSA)
 PORTAL = Holder(
-    "800101300123", "Сейітов", "Нұрлан", "Асқарұлы", bin="123456789021", organisation='АО "QYZMET"', roles=(ROLE_HEAD,)
+    "800101300123", "Сейітов", "Нұрлан", "Асқарұлы", bin="123456789021", organisation='АО "QYZMET"', roles=(ROLE_HEAD,),
+    algorithm=RSA,
 )
 
 
@@ -71,9 +73,9 @@ def oids(name: x509.Name) -> list[x509.ObjectIdentifier]:
 # --- the CAs -------------------------------------------------------------------
 
 
-def test_the_bundle_is_the_root_then_the_intermediate(pki):
+def test_the_bundle_is_the_rsa_root_the_rsa_intermediate_then_the_gost_ca(pki):
     bundle = x509.load_pem_x509_certificates(pki.bundle_path.read_bytes())
-    assert bundle == [pki.root, pki.intermediate]
+    assert bundle == [pki.root, pki.intermediate, pki.gost_ca]
     assert x509.load_pem_x509_certificate((pki.directory / "root.crt").read_bytes()) == pki.root
     assert x509.load_pem_x509_certificate((pki.directory / "ca.crt").read_bytes()) == pki.intermediate
     assert pki.root.subject.rfc4514_string() == "C=KZ,CN=QYZMET SANDBOX ROOT CA (RSA)"

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signing.sandbox.pki import Holder, SandboxPKI, create
+from signing.sandbox.pki import RSA, Holder, SandboxPKI, create
 from signing.revocation import (
     RevocationChecker,
     RevocationEvidence,
@@ -22,8 +22,8 @@ from signing.revocation import (
 )
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович")  # has the revoked key
-MOTHER = Holder("900517401370", "Әлиева", "Айгүл")
+CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович", algorithm=RSA)  # has the revoked key
+MOTHER = Holder("900517401370", "Әлиева", "Айгүл", algorithm=RSA)
 REVOKED_AT = NOW - timedelta(hours=1)
 # add_response()'s arguments after the certificate and issuer, for a forged "good".
 GOOD_FOR_FIVE_MINUTES = (hashes.SHA1(), ocsp.OCSPCertStatus.GOOD, NOW, NOW + timedelta(minutes=5), None, None)

@@ -204,7 +204,7 @@ def test_empty_trust_store_trusts_nobody(signed):
 
 
 def test_trust_store(trust, sandbox, keys, outsiders):
-    assert trust.certificates == (sandbox.root, sandbox.intermediate)
+    assert trust.certificates == (sandbox.root, sandbox.intermediate, sandbox.gost_ca)
     assert trust.issuer_of(keys().certificate) == sandbox.intermediate
     assert trust.issuer_of(sandbox.intermediate) == sandbox.root
     assert trust.issuer_of(outsiders.foreign.certificate) is None  # same issuer name, another key
