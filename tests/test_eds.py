@@ -170,9 +170,10 @@ def test_a_genuine_gost_signature_is_checked_not_refused_for_its_algorithm(app, 
 
 def test_an_old_gost_key_is_told_to_get_a_new_one(app, client):
     def legacy(document):
-        signed = sign_enveloped(document, key(app))
+        signed = sign_enveloped(document, key(app))  # a GOST 2015 key: its method named as the old GOST's
         return signed.replace(
-            b"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"
+            b"urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512",
+            b"http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311",
         )
 
     _refused(app, client, legacy, "no longer accepted. Get a new key")
