@@ -19,8 +19,13 @@ DOCUMENT = b'<statement xmlns="urn:example"><text>I confirm.</text></statement>'
 TABLES = ("applications", "provider_messages", "notifications", "attachments", "application_drafts", "application_events")
 
 
-def upload(client, data: bytes | None, lang: str = "en", filename: str = "signed.xml", token: str | None = None):
+def upload(client, data: bytes | None, lang: str = "en", filename: str = "signed.xml", token: str | None = None,
+           as_of: dt.date | dict | None = None):
     form = {"csrf_token": token if token is not None else csrf_token(client, f"/{lang}/verify")}
+    if isinstance(as_of, dt.date):
+        as_of = {"day": str(as_of.day), "month": str(as_of.month), "year": str(as_of.year)}
+    for part, value in (as_of or {}).items():
+        form[f"as_of-{part}"] = value
     if data is not None:
         form["document"] = (io.BytesIO(data), filename)
     return client.post(f"/{lang}/verify", data=form, content_type="multipart/form-data")
@@ -114,3 +119,68 @@ def test_every_refusal_reason_has_a_neutral_message():
     from webapp.verdicts import VERDICT_PROBLEMS
 
     assert set(REASONS) <= set(VERDICT_PROBLEMS)
+
+
+def test_a_gost_signature_is_checked(app, client):
+    from signing.gost import GostPrivateKey
+
+    assert isinstance(key(app).private_key, GostPrivateKey)  # the test citizens sign with GOST 2015 keys
+    signed = sign_enveloped(DOCUMENT, key(app), compact=True)
+    assert b"gostr34102015-gostr34112015-512" in signed
+    body = text(upload(client, signed))
+    assert "Valid signature" in body and "QYZMET SANDBOX CA (GOST)" in body and "Not revoked" in body
+
+
+def _today(app) -> dt.date:
+    with app.app_context():
+        from webapp import clock
+
+        return clock.today()
+
+
+def test_as_of_a_past_date_judges_revocation_as_of_that_date(app, client):
+    """The special citizen's expired key, revoked while it was valid: valid as of a day before, revoked after."""
+    from signing.sandbox.pki import SandboxPKI
+
+    authority = SandboxPKI.load(app.config["SANDBOX_PKI_DIR"])
+    expired = authority.key_file(MOTHER_WITH_BABY, "sign", "expired")
+    today = _today(app)
+    revoked_on = today - dt.timedelta(days=50)
+    authority.revoke(expired.serial, dt.datetime.combine(revoked_on, dt.time(12), dt.timezone.utc))
+    signed = sign_enveloped(DOCUMENT, key(app, variant="expired"))
+
+    body = text(upload(client, signed))  # today: the certificate has expired
+    assert "Signature not valid" in body and "had expired" in body
+    before = today - dt.timedelta(days=100)
+    page = upload(client, signed, as_of=before)
+    assert page.status_code == 200
+    body = text(page)
+    assert "Valid signature" in body and "Not revoked" in body and "Checked as of" in body
+    assert f"The signature was valid as of {before:%B} {before.day}, {before.year}: its certificate was then valid and had not been revoked" in body
+    after = today - dt.timedelta(days=40)
+    body = text(upload(client, signed, as_of=after))
+    assert "Signature not valid" in body and "has been revoked" in body
+    assert f"The signature was not valid as of {after:%B} {after.day}, {after.year}." in body
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_as_of_a_date_in_other_languages(app, client, lang):
+    before = _today(app) - dt.timedelta(days=100)
+    page = upload(client, sign_enveloped(DOCUMENT, key(app, variant="expired")), lang=lang, as_of=before)
+    assert page.status_code == 200 and MOTHER_WITH_BABY in page.text
+
+
+@pytest.mark.parametrize("as_of, message", [
+    ({"day": "31", "month": "2", "year": "2025"}, "enter a real date"),
+    ({"day": "1", "month": "", "year": "2025"}, "enter the day, month and year"),
+    ("tomorrow", "the date must be today or in the past"),
+])
+def test_a_wrong_as_of_date_is_an_error_and_keeps_what_was_typed(app, client, as_of, message):
+    if as_of == "tomorrow":
+        as_of = _today(app) + dt.timedelta(days=1)
+    page = upload(client, sign_enveloped(DOCUMENT, key(app)), as_of=as_of)
+    assert page.status_code == 400
+    body = text(page)
+    assert f"Check as of a past date: {message}" in body and "Valid signature" not in body
+    day = as_of.day if isinstance(as_of, dt.date) else as_of["day"]
+    assert f'name="as_of-day" type="text" inputmode="numeric" value="{day}"' in page.text

@@ -8,18 +8,21 @@ verdict on the provider's signed decision.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, request
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 
 from signing.certificates import ROLE_ORGANISATION, read_certificate
 from signing.verify import MAX_BYTES, HolderType, Purpose, Refused, verify
+from webapp import clock
 from webapp.clock import now
 from webapp.extensions import limiter
 from webapp.rendering import render_page
 from webapp.security import mark_personal
+from webapp.services.fields import MESSAGES, FieldError, parse_date
 from webapp.signatures import trust_store
 from webapp.verdicts import role_label, verdict_problem
 
@@ -35,6 +38,7 @@ class SignatureReport:
 
     valid: bool
     checked_at: dt.datetime
+    as_of: dt.date | None = None  # an archival check: judged as the signature stood at the end of that day
     reason: str | None = None  # the refusal's code when not valid
     problem: str | None = None  # the refusal in the page's language
     name: str = ""
@@ -99,20 +103,48 @@ def check_signature(signed_xml: bytes, *, holder: HolderType | None = None,
                            problem=verdict_problem(refusal.reason))
 
 
+AS_OF_LABEL = _l("Check as of a past date")
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last moment of a day in Kazakhstan (UTC), but never later than now."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), clock.zone()) - dt.timedelta(seconds=1)
+    return min(end.astimezone(dt.timezone.utc), now())
+
+
+def read_as_of(parts: dict[str, str]) -> dt.date | None:
+    """The archival date the form asks for (None when left empty); FieldError when it is not a past day."""
+    if not any(parts.values()):
+        return None
+    day = parse_date(parts)
+    if day > clock.today():
+        raise FieldError("date_future")
+    return day
+
+
 @bp.route("", methods=["GET", "POST"])
 @limiter.limit(VERIFY_LIMIT, methods=["POST"])
 def index():
     """The upload form; after a POST, the verdict under it."""
-    report = error = None
+    report = error = date_error = as_of = None
+    typed = {part: request.form.get(f"as_of-{part}", "").strip()[:10] for part in ("day", "month", "year")}
     if request.method == "POST":
         mark_personal()  # the verdict is about someone's document: never cached
+        try:
+            as_of = read_as_of(typed)
+        except FieldError as problem:
+            date_error = str(MESSAGES[problem.code]) % {"field": AS_OF_LABEL, **problem.params}
         upload = request.files.get("document")
         content = upload.stream.read(MAX_BYTES + 1) if upload and upload.filename else b""
         if not content:
             error = gettext("Choose a signed XML file")
         elif len(content) > MAX_BYTES:
             error = gettext("The file must be smaller than 2 MB")
-        else:
-            report = check_signature(content)
+        elif date_error is None:
+            report = check_signature(content, as_of=end_of_day(as_of) if as_of else None)
+            if as_of:
+                report = dataclasses.replace(report, as_of=as_of)
         del content
-    return render_page("verify/index.html", report=report, error=error), (400 if error else 200)
+    page = render_page("verify/index.html", report=report, error=error, date_error=date_error, as_of=typed,
+                       as_of_label=AS_OF_LABEL)
+    return page, (400 if error or date_error else 200)
