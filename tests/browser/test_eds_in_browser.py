@@ -4,9 +4,12 @@ through ncalayer-js-client, as it would drive NCALayer."""
 import pytest
 
 from signing.sandbox.agent import run_in_thread
+from signing.xmldsig import GOST_512
 from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import continue_to
 from tests.conftest import MOTHER_WITH_BABY
+from webapp.extensions import db
+from webapp.models import Application
 
 SERVICE = "child-care-under-one"
 
@@ -42,8 +45,10 @@ def fill_child_care(page, base, apply):
     continue_to(page, base, f"{apply}/check")
 
 
-@pytest.mark.parametrize("lang", ["kk", "en"])
-def test_log_in_and_sign_with_eds(live_server, page_at, agent, lang):
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_log_in_and_sign_with_a_gost_key_through_to_history(app, live_server, page_at, agent, lang):
+    """The test citizen's GOST 34.10-2015 keys: logging in (authentication key), signing the
+    application (signing key, basics.sign's compact shape), then History of Services lists it."""
     page = page_at(PHONE)
     log_in_with_eds(page, live_server, lang)
     assert MOTHER_WITH_BABY in page.content()
@@ -54,6 +59,16 @@ def test_log_in_and_sign_with_eds(live_server, page_at, agent, lang):
     assert page.locator(".q-panel--confirmation h1").count() == 1
     assert no_horizontal_scroll(page)
     screenshot(page, f"eds-sent-{lang}")
+    with app.app_context():
+        application = db.session.scalars(
+            db.select(Application).filter_by(iin=MOTHER_WITH_BABY).order_by(Application.id.desc())
+        ).first()
+        number, signed = application.number, application.signed_xml
+    assert GOST_512.encode() in signed and b"\n" not in signed.split(b"?>", 1)[1]  # a GOST key, compact
+    assert number in page.content()
+    page.goto(f"{live_server}/{lang}/account/history")
+    assert page.locator("#history-results").filter(has_text=number).count() == 1
+    screenshot(page, f"eds-history-{lang}")
     assert page.console_errors == []
 
 
