@@ -35,9 +35,10 @@ def sandbox_trust(app, monkeypatch):
     return switch
 
 
-def test_the_national_test_ca_shipped_is_the_public_one():
-    assert [f.name for f in NATIONAL_TEST_CA_FILES] == ["nca_rsa_test.crt"]
-    assert NATIONAL_TEST_CA_FILES[0].read_bytes() == (NATIONAL_TEST_PKI / "nca_rsa_test.crt").read_bytes()
+def test_the_national_test_cas_shipped_are_the_public_ones():
+    assert [f.name for f in NATIONAL_TEST_CA_FILES] == ["nca_gost2022_test.cer", "nca_rsa_test.crt"]
+    assert NATIONAL_TEST_CA_FILES[0].read_bytes() == (NATIONAL_TEST_PKI / "gost" / "nca_gost2022_test.cer").read_bytes()
+    assert NATIONAL_TEST_CA_FILES[1].read_bytes() == (NATIONAL_TEST_PKI / "nca_rsa_test.crt").read_bytes()
 
 
 def test_the_switch_adds_the_national_test_cas_in_the_sandbox_only(app, monkeypatch):
@@ -71,3 +72,24 @@ def test_not_trusted_a_national_test_certificate_is_told_as_one(app, client, san
     sandbox_trust(False)
     _refused(app, client, lambda document: sign_enveloped(document, NATIONAL_TEST_KEY),
              "is a test certificate of the National Certification Authority")
+
+
+GOST_SAMPLE = (NATIONAL_TEST_PKI / "gost-signed-sample.xml").read_bytes()
+
+
+def test_trusted_the_genuine_gost_sample_chains_to_the_gost_test_2022_ca(app, client, sandbox_trust):
+    """The sample's certificate (GOST 2015-512, an organisation's, valid 2024-10-29 to 2025-10-29) under the
+    national GOST TEST 2022 CA (DER): trusted with the switch on, so only its age refuses it today."""
+    from tests.test_verify_document import text, upload
+
+    sandbox_trust(True)
+    body = text(upload(client, GOST_SAMPLE))
+    assert "Signature not valid" in body and "The signer's certificate had expired." in body
+    sandbox_trust(False)
+    body = text(upload(client, GOST_SAMPLE))
+    assert "was not issued by a trusted certification authority" in body
+
+
+def test_not_trusted_a_gost_test_certificate_is_told_as_one(app, client, sandbox_trust):
+    sandbox_trust(False)
+    _refused(app, client, lambda document: GOST_SAMPLE, "is a test certificate of the National Certification Authority")

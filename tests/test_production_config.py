@@ -72,13 +72,30 @@ def test_trusted_ca_bundle_files_must_hold_certificates(tmp_path):
     refused(tmp_path, "TRUSTED_CA_BUNDLE is not a file", TRUSTED_CA_BUNDLE=str(tmp_path / "missing.pem"))
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
-    refused(tmp_path, "holds no readable PEM certificate", TRUSTED_CA_BUNDLE=str(garbage))
+    refused(tmp_path, "holds no readable PEM or DER certificate", TRUSTED_CA_BUNDLE=str(garbage))
+    binary = tmp_path / "garbage.cer"
+    binary.write_bytes(b"\x30\x03\x02\x01\x00")
+    refused(tmp_path, "holds no readable PEM or DER certificate", TRUSTED_CA_BUNDLE=str(binary))
     good = str(tmp_path / "ca-bundle.pem")
     # Several files: each is checked.
     refused(tmp_path, "missing.pem", TRUSTED_CA_BUNDLE=os.pathsep.join([good, str(tmp_path / "missing.pem")]))
     production_environment(tmp_path)  # writes the good bundle
     both = os.pathsep.join([good, good])
     assert settings(tmp_path, TRUSTED_CA_BUNDLE=both)["TRUSTED_CA_BUNDLE"] == both
+    # The NCA publishes its CA certificates in DER (.cer), the GOST ones among them: taken as they are.
+    gost_der = str(Path(__file__).parent / "data" / "nca-test-pki" / "gost" / "nca_gost2022_test.cer")
+    mixed = os.pathsep.join([good, gost_der])
+    assert settings(tmp_path, TRUSTED_CA_BUNDLE=mixed)["TRUSTED_CA_BUNDLE"] == mixed
+
+
+def test_the_trust_store_reads_pem_and_der_files(tmp_path):
+    from signing.verify import TrustStore
+
+    production_environment(tmp_path)
+    gost_der = Path(__file__).parent / "data" / "nca-test-pki" / "gost" / "nca_gost2022_test.cer"
+    store = TrustStore.from_pem_files(tmp_path / "ca-bundle.pem", gost_der)
+    assert "(GOST) TEST 2022" in store.certificates[-1].subject.rfc4514_string()
+    assert len(store.certificates) >= 2
 
 
 def test_attachments_need_a_writable_directory(tmp_path):

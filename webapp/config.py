@@ -346,7 +346,8 @@ class ProductionConfig(Config):
 
 
 def _trusted_ca_bundle(value: str) -> str:
-    """Each file named (separated by os.pathsep) must exist and hold at least one PEM certificate."""
+    """Each file named (separated by os.pathsep) must exist and hold at least one certificate: PEM (one
+    or more), or one DER certificate as the NCA publishes its CA certificates (.cer)."""
     from cryptography import x509
 
     for name in [part for part in value.split(os.pathsep) if part]:
@@ -354,9 +355,15 @@ def _trusted_ca_bundle(value: str) -> str:
         if not path.is_file():
             raise ConfigError(f"TRUSTED_CA_BUNDLE is not a file: {name}")
         try:
-            certificates = x509.load_pem_x509_certificates(path.read_bytes())
+            data = path.read_bytes()
+            if b"-----BEGIN" in data:
+                certificates = x509.load_pem_x509_certificates(data)
+            else:
+                certificates = [x509.load_der_x509_certificate(data)]
         except (OSError, ValueError) as error:
-            raise ConfigError(f"TRUSTED_CA_BUNDLE {name} holds no readable PEM certificate: {error}") from None
+            raise ConfigError(
+                f"TRUSTED_CA_BUNDLE {name} holds no readable PEM or DER certificate: {error}"
+            ) from None
         if not certificates:
             raise ConfigError(f"TRUSTED_CA_BUNDLE {name} holds no certificate")
     return value

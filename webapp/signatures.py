@@ -25,8 +25,10 @@ from webapp import observability
 from webapp import clock
 from webapp.clock import now
 
-# The national CA's public TEST CAs; certificates they issued are test keys, never a citizen's own.
-NATIONAL_TEST_CA_FILES = sorted((Path(__file__).parent / "sandbox" / "national_test_ca").glob("*.crt"))
+# The national CA's public TEST CAs (RSA, PEM; GOST TEST 2022, DER); certificates they issued are
+# test keys, never a citizen's own.
+_NATIONAL_TEST_CA_DIR = Path(__file__).parent / "sandbox" / "national_test_ca"
+NATIONAL_TEST_CA_FILES = sorted([*_NATIONAL_TEST_CA_DIR.glob("*.crt"), *_NATIONAL_TEST_CA_DIR.glob("*.cer")])
 
 # What the citizen reads for each reason signing.verify gives. A reason
 # missing here falls back to the general message (and a test says none is).
