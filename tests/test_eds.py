@@ -163,9 +163,10 @@ def test_an_altered_answer_is_refused(app, client):
 
 
 def test_a_genuine_gost_signature_is_checked_not_refused_for_its_algorithm(app, client):
-    """GOST is verified now: the national sample is refused for what it is, a key of a CA the sandbox does not trust."""
+    """GOST is verified now: the national sample is refused for what it is, a certificate of the national GOST
+    TEST 2022 CA, which the portal knows (webapp/sandbox/national_test_ca/) but does not trust here."""
     gost = (NATIONAL_TEST_PKI / "gost-signed-sample.xml").read_bytes()
-    _refused(app, client, lambda document: gost, "not issued by the National Certification Authority")
+    _refused(app, client, lambda document: gost, "is a test certificate of the National Certification Authority")
 
 
 def test_an_old_gost_key_is_told_to_get_a_new_one(app, client):
@@ -303,3 +304,63 @@ def test_every_refusal_reason_has_a_message():
     from webapp.signatures import REFUSAL_MESSAGES
 
     assert set(REASONS) <= set(REFUSAL_MESSAGES)
+
+
+# GOST 34.10-2015, the keys the NCA issues since 2024, and the legacy RSA ones
+
+
+LEGACY_RSA_CITIZEN = "740821356607"  # webapp.sandbox.pki.LEGACY_RSA_CITIZENS
+
+
+@pytest.mark.parametrize("compact, line_ending", [(False, "\r\n"), (True, "\n")], ids=["signXml", "basics.sign"])
+def test_an_application_signed_with_a_gost_key_in_either_shape_is_sent(app, client, compact, line_ending):
+    from signing.gost import GostPrivateKey
+    from signing.xmldsig import GOST_512
+
+    assert isinstance(key(app).private_key, GostPrivateKey)
+    at_check(client)
+    signed = sign_enveloped(issued(client), key(app), compact=compact, line_ending=line_ending)
+    assert GOST_512.encode() in signed
+    response = send(client, signed)
+    assert response.status_code == 302 and response.location.endswith("/sent")
+    with app.app_context():
+        application = db.session.scalar(db.select(Application))
+        assert application.signed_xml == signed and application.revocation_method in ("ocsp", "crl")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "The signature does not match the document"),
+    ("ru", "Подпись не соответствует документу"),
+    ("kk", "Қолтаңба құжатқа сәйкес келмейді"),
+])
+def test_a_flipped_byte_in_a_gost_signature_is_refused_in_every_language(app, client, lang, expected):
+    at_check(client, lang=lang)
+    signed = sign_enveloped(issued(client, lang=lang), key(app))
+    start = signed.index(b"<ds:SignatureValue>") + len(b"<ds:SignatureValue>") + 3
+    flipped = signed[:start] + (b"B" if signed[start:start + 1] != b"B" else b"C") + signed[start + 1:]
+    response = send(client, flipped, lang=lang)
+    assert response.status_code == 200 and expected in problem(response)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 0
+
+
+def test_log_in_with_a_gost_authentication_key_and_a_legacy_rsa_one(app, client):
+    from signing.gost import GostPrivateKey
+
+    assert isinstance(key(app, kind="auth").private_key, GostPrivateKey)
+    csrf, token, document = challenge(client)
+    assert eds_login(client, sign_enveloped(document, key(app, kind="auth")), csrf, token).status_code == 302
+    assert MOTHER_WITH_BABY in client.get("/en/account").text
+    other = app.test_client()
+    assert not isinstance(key(app, LEGACY_RSA_CITIZEN, "auth").private_key, GostPrivateKey)
+    csrf, token, document = challenge(other)
+    signed = sign_enveloped(document, key(app, LEGACY_RSA_CITIZEN, "auth"))
+    assert b"rsa-sha256" in signed
+    assert eds_login(other, signed, csrf, token).status_code == 302
+    assert LEGACY_RSA_CITIZEN in other.get("/en/account").text
+
+
+def test_a_gost_signing_key_does_not_log_in_and_says_which_file_to_choose(app, client):
+    csrf, token, document = challenge(client, "ru")
+    response = eds_login(client, sign_enveloped(document, key(app), compact=True), csrf, token, "ru")
+    assert response.status_code == 200 and "AUTH_GOST512" in problem(response)
