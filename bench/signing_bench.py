@@ -103,9 +103,11 @@ OTHER_CITIZEN = "950202400027"
 EMPLOYEE = "850505300021"
 ORGANISATION = "180340021234"  # the portal's own key is this organisation's signing key
 
+# RSA keys from the sandbox (its holders are GOST by default): the RSA baselines. The GOST key is
+# issued below by a throwaway GOST CA with a delegated OCSP responder (gost_setting).
 HOLDERS = (
-    pki.Holder(CITIZEN, "Ахметова", "Айгерім", "Болатқызы", email="aigerim@example.kz"),
-    pki.Holder(OTHER_CITIZEN, "Сейтқали", "Ержан", "Нұрланұлы"),
+    pki.Holder(CITIZEN, "Ахметова", "Айгерім", "Болатқызы", email="aigerim@example.kz", algorithm=pki.RSA),
+    pki.Holder(OTHER_CITIZEN, "Сейтқали", "Ержан", "Нұрланұлы", algorithm=pki.RSA),
 )
 ORGANISATIONS = (
     pki.Holder(
@@ -116,6 +118,7 @@ ORGANISATIONS = (
         bin=ORGANISATION,
         organisation='АО "Государственный фонд социального страхования"',
         roles=(pki.ROLE_HEAD,),
+        algorithm=pki.RSA,
     ),
 )
 
