@@ -229,6 +229,7 @@ def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, numbe
     assert events(app, number)[-1].status == "objection" and events(app, number)[-1].data == {"request": number_o}
     sent = stored(app, number_o)
     assert sent.signed_with == "eds" and sent.signer_name and sent.revocation_method in ("ocsp", "crl")
+    assert b"gostr34102015-gostr34112015-512" in sent.signed_xml  # the citizen's GOST 2015 signing key
     assert b'kind="objection"' in sent.document and number.encode() in sent.document
     assert b"provisional_refusal" in sent.document
     # The hearing: no final refusal before 3 working days after the notice, then one that refers to the objection.

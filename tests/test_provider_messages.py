@@ -45,6 +45,8 @@ def test_registered_then_assigned(app, client, number):
             number, "assigned", at=MONDAY + dt.timedelta(days=2), amount=Decimal("54321.00"),
             period=(dt.date(2026, 2, 3), dt.date(2027, 2, 3)),
         )
+    # The sandbox's providers sign with GOST 34.10-2015 organisation keys, as the NCA issues them now.
+    assert b"gostr34102015-gostr34112015-512" in registered
     assert post(client, registered).text.strip() == "applied"
     assert state(app, number)[:2] == ("registered", dt.date(2026, 12, 3))
     assert post(client, assigned).status_code == 200
