@@ -294,7 +294,8 @@ def open_key_file(path: Path, password: str) -> LoadedKey:
         raise AgentError(f"java.security.KeyStoreException: {path.name} holds no key with a certificate")
     if not isinstance(container.key, rsa.RSAPrivateKey):
         raise AgentError(
-            f"java.security.InvalidKeyException: the sandbox signing agent signs with RSA keys only ({path.name})"
+            f"java.security.InvalidKeyException: the sandbox signing agent signs with RSA and GOST 34.10-2015 keys only "
+            f"({path.name})"
         )
     certificate = container.cert.certificate
     alias = container.cert.friendly_name.decode("utf-8", "replace") if container.cert.friendly_name else None
