@@ -7,8 +7,8 @@ certificate profile and the key files). Certificates name the authority's
 CRL and OCSP addresses under `base_url`; :meth:`GostAuthority.fetch` answers
 them in-process, as a :class:`signing.revocation.RevocationChecker` fetch.
 
-Keys stay in memory as :class:`signing.xmldsig.SigningKey` objects: a PKCS#12
-file with a GOST key is not written here. No Flask here.
+Keys stay in memory as :class:`signing.xmldsig.SigningKey` objects (the
+sandbox PKI writes its GOST key files with :mod:`signing.gost_pkcs12`). No Flask here.
 """
 
 from __future__ import annotations

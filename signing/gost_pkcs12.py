@@ -37,10 +37,9 @@ import os
 
 from asn1crypto import algos, cms, core, keys as asn1_keys, pkcs12 as asn1_pkcs12
 from cryptography import x509
-from cryptography.hazmat.primitives import padding as symmetric_padding, serialization
+from cryptography.hazmat.primitives import hashes, padding as symmetric_padding, serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from cryptography.hazmat.primitives import hashes
 
 from signing import gost
 from signing.gost import BY_KEY_OID, GostError, GostPrivateKey

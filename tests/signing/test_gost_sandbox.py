@@ -12,12 +12,11 @@ import json
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.x509 import ocsp
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from websockets.sync.client import connect
 
 from signing import gost_pkcs12, gost_x509
@@ -137,8 +136,6 @@ def test_the_gost_crl_is_gost_signed_and_lists_the_revoked_key(sandbox):
 def test_the_ocsp_answer_about_a_gost_key_is_gost_signed(sandbox, variant, status):
     certificate = sandbox.signing_key(CITIZEN, variant=variant).certificate
     request = ocsp.OCSPRequestBuilder().add_certificate(certificate, sandbox.gost_ca, hashes.SHA1()).build()
-    from cryptography.hazmat.primitives import serialization
-
     answer = sandbox.ocsp_response(request.public_bytes(serialization.Encoding.DER), NOW)
     response = ocsp.load_der_ocsp_response(answer)
     assert gost_x509.is_gost_signed(response)
