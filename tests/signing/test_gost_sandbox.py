@@ -190,9 +190,13 @@ def test_a_gost_key_is_refused_once_revoked_and_passes_as_of_before(sandbox, tru
     verify(signed, trust=trust, revocation=checker(copy), now=NOW)
     signed = copy.sign_xml(CITIZEN, DOCUMENT)
     copy.revoke(copy.key_file(CITIZEN).serial, NOW - timedelta(minutes=10))
-    with pytest.raises(Refused) as refused:
-        verify(signed, trust=trust, revocation=checker(copy, ("crl",)), now=NOW)
-    assert refused.value.reason == "revoked"
+    for methods in (("crl",), ("ocsp",)):
+        with pytest.raises(Refused) as refused:
+            verify(signed, trust=trust, revocation=checker(copy, methods), now=NOW)
+        assert refused.value.reason == "revoked"
+        # As of a moment before the revocation, by the same GOST-signed answers: it stood.
+        earlier = verify(signed, trust=trust, revocation=checker(copy, methods), as_of=NOW - timedelta(minutes=20), now=NOW)
+        assert earlier.revocation.method == methods[0] and earlier.revocation.status == "good"
 
 
 # --- the agent -------------------------------------------------------------------
