@@ -174,19 +174,9 @@ def _fresh_state(request):
     limiter._storage, limiter._limiter, limiter.enabled = _LIMITER_STORAGE
     with app.app_context():
         limiter.reset()
-        db.session.execute(db.text("DELETE FROM web_sessions"))
-        db.session.execute(db.text("DELETE FROM attachments"))
-        db.session.execute(db.text("DELETE FROM citizen_requests"))
-        db.session.execute(db.text("DELETE FROM notifications"))
-        db.session.execute(db.text("DELETE FROM application_events"))
-        db.session.execute(db.text("DELETE FROM provider_messages"))
-        db.session.execute(db.text("DELETE FROM proactive_offers"))
-        db.session.execute(db.text("DELETE FROM applications"))
-        db.session.execute(db.text("DELETE FROM used_login_challenges"))
-        db.session.execute(db.text("DELETE FROM application_drafts"))
-        db.session.execute(db.text("DELETE FROM one_time_codes"))
-        db.session.execute(db.text("DELETE FROM sms_failures"))
-        db.session.execute(db.text("DELETE FROM sms_messages"))
+        # Children before parents; load_test_citizens() then writes the accounts and phones again.
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
         db.session.commit()
         load_test_citizens()
 
