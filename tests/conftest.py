@@ -206,8 +206,37 @@ def log_in(client, iin: str = MOTHER_WITH_BABY, password: str = SANDBOX_PASSWORD
 
 
 @pytest.fixture
+def sent_application(app, client) -> str:
+    """The number of an application the mother sent, signed with EDS; `client` stays logged in as her."""
+    from tests.helpers import at_check, sign_and_send
+    from webapp.extensions import db
+    from webapp.models import Application
+
+    at_check(client)
+    assert sign_and_send(app, client).status_code == 302
+    with app.app_context():
+        return db.session.scalar(db.select(Application.number))
+
+
+@pytest.fixture
 def citizen_client(client):
     """A client logged in as the mother of a baby born in 2026."""
     response = log_in(client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def http_server():
+    """Start fake web services (tests.fake_http.FakeHttpServer) that close when the test ends."""
+    from tests.fake_http import FakeHttpServer
+
+    servers = []
+
+    def start(answer):
+        servers.append(FakeHttpServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

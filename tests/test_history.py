@@ -9,9 +9,7 @@ import re
 import pytest
 from sqlalchemy import insert
 
-from signing.xmldsig import sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, log_in
-from tests.test_eds import at_check, issued, key, send
 from webapp.extensions import db
 from webapp.models import Application, Notification
 from webapp.sandbox.provider import say
@@ -20,15 +18,6 @@ MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 CHILD_CARE = "child-care-under-one"
 MATERNITY = "maternity-and-adoption"
 FRAGMENT = {"HX-Request": "true", "HX-Target": "history-results"}
-
-
-@pytest.fixture
-def number(app, client) -> str:
-    """An application sent by the mother of a baby, logged in on `client`."""
-    at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
-    with app.app_context():
-        return db.session.scalar(db.select(Application.number))
 
 
 def provider(app, number, status, **fields):
@@ -77,15 +66,15 @@ def etag_in(page) -> str:
 # The list.
 
 
-def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app, client, number):
+def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app, client, sent_application):
     page = client.get("/en/account/history")
     assert page.status_code == 200
-    assert numbers_on(page) == [number]
-    assert f'href="/en/account/applications/{number}"' in page.text
+    assert numbers_on(page) == [sent_application]
+    assert f'href="/en/account/applications/{sent_application}"' in page.text
     assert "Child care allowance" in page.text or "child" in page.text.lower()
     assert "Sent to the service provider" in page.text
-    provider(app, number, "registered", at=MONDAY)
-    provider(app, number, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
+    provider(app, sent_application, "registered", at=MONDAY)
+    provider(app, sent_application, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
     page = client.get("/en/account/history")
     assert "Documents requested" in page.text
     assert "December 3, 2026" in page.text  # 8 working days from registration
@@ -188,16 +177,16 @@ def test_pages_do_not_lose_or_repeat_applications_sent_at_the_same_moment(app, c
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
-def test_the_list_in_kazakh_and_russian(app, client, number, lang):
-    provider(app, number, "registered", at=MONDAY)
+def test_the_list_in_kazakh_and_russian(app, client, sent_application, lang):
+    provider(app, sent_application, "registered", at=MONDAY)
     page = client.get(f"/{lang}/account/history")
-    assert page.status_code == 200 and numbers_on(page) == [number]
+    assert page.status_code == 200 and numbers_on(page) == [sent_application]
 
 
 # Live updates: the results fragment polls with If-None-Match.
 
 
-def test_polling_gets_304_until_something_changes(app, client, number):
+def test_polling_gets_304_until_something_changes(app, client, sent_application):
     page = client.get("/en/account/history")
     etag = etag_in(page)
     assert 'hx-trigger="every 10s"' in page.text
@@ -208,7 +197,7 @@ def test_polling_gets_304_until_something_changes(app, client, number):
     assert unchanged.headers["Cache-Control"] == "no-store"
     assert {"HX-Request", "HX-Target"} <= {v.strip() for v in unchanged.headers["Vary"].split(",")}
     # The provider registers the application: the next poll gets the new fragment.
-    provider(app, number, "registered", at=MONDAY)
+    provider(app, sent_application, "registered", at=MONDAY)
     changed = client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{etag}"'})
     assert changed.status_code == 200
     assert ">Registered<" in changed.text
@@ -223,7 +212,7 @@ def test_polling_gets_304_until_something_changes(app, client, number):
     assert client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{new_etag}"'}).status_code == 200
 
 
-def test_the_etag_depends_on_the_query_and_the_language(app, client, number):
+def test_the_etag_depends_on_the_query_and_the_language(app, client, sent_application):
     etag = etag_in(client.get("/en/account/history"))
     assert etag_in(client.get("/en/account/history?status=sent")) != etag
     assert etag_in(client.get("/ru/account/history")) != etag
@@ -231,7 +220,7 @@ def test_the_etag_depends_on_the_query_and_the_language(app, client, number):
     assert other_query.status_code == 200
 
 
-def test_a_whole_page_is_never_a_304(app, client, number):
+def test_a_whole_page_is_never_a_304(app, client, sent_application):
     etag = etag_in(client.get("/en/account/history"))
     page = client.get("/en/account/history", headers={"If-None-Match": f'"{etag}"'})
     assert page.status_code == 200 and page.text.lstrip().lower().startswith("<!doctype html>")
@@ -241,10 +230,10 @@ def test_a_whole_page_is_never_a_304(app, client, number):
 # The unread count in the header.
 
 
-def test_the_header_counts_unread_notifications_on_every_page(app, client, number):
-    provider(app, number, "registered", at=MONDAY)
-    provider(app, number, "in_processing", at=MONDAY + dt.timedelta(hours=1))
-    for path in ("/en/services", "/en/account", f"/en/account/applications/{number}", "/en/verify"):
+def test_the_header_counts_unread_notifications_on_every_page(app, client, sent_application):
+    provider(app, sent_application, "registered", at=MONDAY)
+    provider(app, sent_application, "in_processing", at=MONDAY + dt.timedelta(hours=1))
+    for path in ("/en/services", "/en/account", f"/en/account/applications/{sent_application}", "/en/verify"):
         page = client.get(path)
         assert re.search(r'id="unread-count"><span class="q-header__badge"><span aria-hidden="true">2</span>', page.text), path
     with app.app_context():
@@ -262,17 +251,17 @@ def test_no_count_without_a_logged_in_citizen_or_without_unread(app, client):
 # Only the citizen's own.
 
 
-def test_another_citizen_sees_none_of_it(app, client, number):
-    provider(app, number, "registered", at=MONDAY)
+def test_another_citizen_sees_none_of_it(app, client, sent_application):
+    provider(app, sent_application, "registered", at=MONDAY)
     other = app.test_client()
     log_in(other, CITIZEN_WITHOUT_PHONE)
     page = other.get("/en/account/history")
-    assert number not in page.text and "You have not sent any applications yet" in page.text
-    search = other.get(f"/en/account/history?number={number}")
+    assert sent_application not in page.text and "You have not sent any applications yet" in page.text
+    search = other.get(f"/en/account/history?number={sent_application}")
     assert numbers_on(search) == [] and "No applications match" in search.text
     # A cursor naming someone else's application is ignored: the first page.
     bulk(app, 3, iin=CITIZEN_WITHOUT_PHONE)
-    assert numbers_on(other.get(f"/en/account/history?after={number}")) == [f"9000-{i:07d}" for i in range(3)]
+    assert numbers_on(other.get(f"/en/account/history?after={sent_application}")) == [f"9000-{i:07d}" for i in range(3)]
     assert 'id="unread-count"></span>' in other.get("/en/account/history").text
 
 

@@ -68,7 +68,7 @@ def test_every_confirmation_page_is_words_for_people(app, client, slug, lang):
     empty passport text (two of the ten say nothing of the online result) went through gettext."""
     from signing.xmldsig import sign_enveloped
     from tests.conftest import catalogue_header
-    from tests.test_eds import issued, key, send
+    from tests.helpers import issued, key, send
 
     journey = load(slug)
     with app.app_context():

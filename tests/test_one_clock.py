@@ -14,7 +14,7 @@ from lxml import html
 
 from signing.xmldsig import sign_enveloped
 from tests.journeys import JOURNEYS, load, walk
-from tests.test_eds import issued, key, send
+from tests.helpers import issued, key, send
 from webapp import clock
 from webapp.config import REPO_ROOT
 from webapp.extensions import db

@@ -11,9 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
-from tests.test_eds import at_check, issued, key, send
+from tests.helpers import at_check, sign_and_send
 from webapp import clock, create_app
 from webapp.jobs import queue as jobs
 from webapp.applications.submission import registration_number
@@ -313,7 +312,7 @@ def automatic(app, monkeypatch):
 
 def test_automatic_mode_assigns_an_eligible_child_care_application(app, client, automatic):
     at_check(client)
-    response = send(client, sign_enveloped(issued(client), key(app)))
+    response = sign_and_send(app, client)
     assert response.status_code == 302
     with app.app_context():
         application = db.session.scalar(db.select(Application))

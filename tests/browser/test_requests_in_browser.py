@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
 from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
 from tests.test_citizen_requests import provider
-from tests.test_eds import at_check, issued, key, send
+from tests.helpers import at_check, sign_and_send
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
@@ -33,7 +32,7 @@ def _resize(page, selector: str) -> None:
 def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript):
     client = app.test_client()
     at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    assert sign_and_send(app, client).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
     with app.app_context():

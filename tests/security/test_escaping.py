@@ -16,7 +16,7 @@ from lxml import etree
 from signing.xmldsig import sign_enveloped
 from tests.conftest import csrf_token, log_in
 from tests.journeys import form_data, load
-from tests.test_eds import at_check, issued, key, send
+from tests.helpers import at_check, issued, key, send, sign_and_send
 from webapp.applications.drafts import find as find_draft
 from webapp.extensions import db
 from webapp.models import Application
@@ -240,7 +240,7 @@ def test_request_texts_are_escaped_on_every_page_and_in_the_xml(app, client):
     from tests.test_citizen_requests import _provisional_refusal, fill, request_number, sign_by_eds
 
     at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    assert sign_and_send(app, client).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
     _provisional_refusal(app, number)

@@ -148,7 +148,7 @@ def build(app) -> dict[str, str]:
     """Make, through the Flask client as the mother, everything a page needs; the paths made."""
     from signing.xmldsig import sign_enveloped
     from tests.test_citizen_requests import fill, provider, upload
-    from tests.test_eds import at_check, issued, key, send
+    from tests.helpers import at_check, issued, key, send
     from webapp import clock
     from webapp.extensions import db
     from webapp.models import Application, Notification
