@@ -40,6 +40,7 @@ class FakeHttpServer:
     """
 
     def __init__(self, answer: Callable[[Received], Reply]):
+        self.answer = answer
         self.requests: list[Received] = []
         fake = self
 
@@ -83,26 +84,27 @@ class FakeHttpServer:
         self.server.server_close()
 
 
-def scripted(script, user: str, password: str, reply: Callable[[int, int], Reply]) -> Callable[[Received], Reply]:
+class scripted:
     """Answer each request by a script of statuses, checking basic auth (a wrong one gets 401).
 
     Script items: a status code, or ("slow", seconds, status); the last item
-    repeats. `reply(status, count)` words the answer (count: requests so far).
+    repeats, and a test may replace `script` midway. `reply(status, count)`
+    words the answer (count: requests answered so far, this one included).
     """
-    script = list(script) or [200]
-    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-    lock = threading.Lock()
-    count = 0
 
-    def answer(received: Received) -> Reply:
-        nonlocal count
-        with lock:
-            action = script.pop(0) if len(script) > 1 else script[0]
-            count += 1
-            seen = count
+    def __init__(self, script, user: str, password: str, reply: Callable[[int, int], Reply]):
+        self.script = list(script) or [200]
+        self.expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.reply = reply
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, received: Received) -> Reply:
+        with self.lock:
+            action = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+            self.count += 1
+            count = self.count
         if isinstance(action, tuple):
             _slow, seconds, action = action
             time.sleep(seconds)
-        return reply(action if received.headers.get("Authorization") == expected else 401, seen)
-
-    return answer
+        return self.reply(action if received.headers.get("Authorization") == self.expected else 401, count)

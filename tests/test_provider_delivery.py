@@ -182,7 +182,7 @@ def test_a_provider_that_stays_down_is_given_up_after_the_retries(app, client, f
     assert application.delivered_at is None
     assert len(server.requests) == 1 + app.config["PROVIDER_RETRIES"]
     # Later, by hand or by a new job, it is delivered, once.
-    server.script = [200]
+    server.answer.script = [200]
     with app.app_context():
         assert delivery.deliver(application.id) == delivery.DELIVERED
         assert delivery.deliver(application.id) == delivery.ALREADY_DELIVERED

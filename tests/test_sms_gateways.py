@@ -195,7 +195,7 @@ def test_the_code_is_blanked_from_a_real_gateways_outbox(ctx, fake, monkeypatch)
     server = fake(200)
     use(ctx, monkeypatch, http_gateway(server))
     message = queue(redact="123456")
-    assert server.requests[0]["json"]["text"].startswith("Code 123456 ")
+    assert server.requests[0].json()["text"].startswith("Code 123456 ")
     assert "123456" not in message.text and outbox.REDACTED in message.text
 
 
