@@ -240,3 +240,29 @@ def http_server():
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture
+def real_queue(app, monkeypatch, tmp_path):
+    """Huey off immediate mode, on SQLite; `run_until(done)` runs a consumer in threads until done() is true.
+
+    Call it inside an app context; it gives up after `seconds`.
+    """
+    import time
+
+    from webapp.jobs import queue as jobs
+
+    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
+    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
+    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
+
+    def run_until(done, seconds: float = 20) -> None:
+        jobs.start_consumer(app, workers=1)
+        try:
+            deadline = time.monotonic() + seconds
+            while not done() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            jobs.stop_consumer(app)
+
+    return run_until

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 
 import pytest
 
 from tests.fake_http import FakeHttpServer, Reply, scripted
 from tests.helpers import at_check, sign_and_send
-from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import Application
@@ -216,24 +214,15 @@ def test_submission_succeeds_when_the_queue_is_down(app, client, monkeypatch, ca
     assert "Could not queue the delivery" in caplog.text
 
 
-def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch, tmp_path):
+def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch, real_queue):
     """Not in immediate mode: SQLite-backed Huey, a consumer in threads, a scheduled retry."""
     server = fake(500, 200)
-    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
-    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "PROVIDER_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is None  # the citizen's request does not wait for the provider
     with app.app_context():
-        jobs.start_consumer(app, workers=1)
-        try:
-            deadline = time.monotonic() + 20
-            while delivered_at(app, application.id) is None and time.monotonic() < deadline:
-                time.sleep(0.1)
-        finally:
-            jobs.stop_consumer(app)
+        real_queue(lambda: delivered_at(app, application.id) is not None)
     assert delivered_at(app, application.id) is not None
     assert server.header("Idempotency-Key") == [application.number] * 2
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -214,25 +213,20 @@ def test_without_a_gateway_messages_fail(ctx, monkeypatch):
     assert message.status == "failed" and "no SMS gateway" in message.last_error
 
 
-def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, tmp_path):
+def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, real_queue):
     """Not in immediate mode: SQLite-backed Huey, a consumer in threads, a scheduled retry."""
     server = fake(500, 200)
-    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
-    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "SMS_SEND_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     use(app, monkeypatch, http_gateway(server))
     with app.app_context():
         message = queue()
         assert message.status == "queued"  # the request does not wait for the gateway
-        jobs.start_consumer(app, workers=1)
-        try:
-            deadline = time.monotonic() + 20
-            while message.status not in ("sent", "failed") and time.monotonic() < deadline:
-                time.sleep(0.1)
-                db.session.refresh(message)
-        finally:
-            jobs.stop_consumer(app)
+
+        def done():
+            db.session.refresh(message)
+            return message.status in ("sent", "failed")
+
+        real_queue(done)
     assert (message.status, message.attempts) == ("sent", 2)
     assert ids(server) == [message.public_id] * 2
 
