@@ -14,10 +14,9 @@ docs/service-definitions.md.
 from __future__ import annotations
 
 import datetime as dt
-import typing
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Mapping
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -116,17 +115,13 @@ def record_type(name: str, selections: Mapping[str, Selection]) -> type | None:
 
 def record_fields(record: type) -> list[tuple[str, str, str]]:
     """(name, type, meaning) of each field of a record, for definitions and their docs."""
-    hints = typing.get_type_hints(record, globalns={"dt": dt})
-    return [(f.name, type_name(hints[f.name]), f.metadata["doc"]) for f in fields(record)]
+    return [(f.name, type_name(str(f.type)), f.metadata["doc"]) for f in fields(record)]
 
 
-def type_name(annotation: Any) -> str:
-    """A fact's or field's type as the docs say it: date, int, str or none, list of Child."""
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    if not isinstance(annotation, str):
-        text = str(annotation) if typing.get_args(annotation) else text
-    text = text.replace("datetime.", "").replace("dt.", "").replace("typing.", "")
-    return text.replace(" | None", " or none").replace("list[", "list of ").replace("]", "")
+def type_name(annotation: str) -> str:
+    """A fact's or field's type as the docs say it: `dt.date | None` is "date or none"."""
+    text = annotation.replace("dt.", "").replace(" | None", " or none")
+    return text.replace("list[", "list of ").replace("]", "")
 
 
 def years_between(start: dt.date, end: dt.date) -> int:
@@ -162,6 +157,12 @@ class RegistryFacts:
         """Every fact a definition may name, in the order they are written here."""
         return [name for name, value in vars(cls).items()
                 if isinstance(value, cached_property) and not name.startswith("_")]
+
+    @classmethod
+    def describe(cls, name: str) -> tuple[str, str]:
+        """A fact's type and meaning, from its annotation and docstring."""
+        function = vars(cls)[name].func
+        return type_name(str(function.__annotations__["return"])), (function.__doc__ or "").strip()
 
     @classmethod
     def known(cls, name: str) -> bool:
