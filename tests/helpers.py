@@ -7,21 +7,26 @@ from the sandbox outbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 
 from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
-from tests.journeys import load, walk
+from tests.journeys import FILES, load, walk
 from webapp.extensions import db
 from webapp.models import Application, ApplicationDraft
+from webapp.sandbox.provider import say
 from webapp.services import find
 
 CHILD_CARE = "child-care-under-one"
 MATERNITY = "maternity-and-adoption"
 APPLY = f"/en/services/{CHILD_CARE}/apply"
+ACCOUNT = "/en/account"
+MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)  # the pinned day (TestConfig.FIXED_TODAY)
 
 
 # ── applying and signing with EDS ───────────────────────────────────────
@@ -121,3 +126,62 @@ def ask_for_password(client, base=APPLY):
 def enter(client, password_page: str, code: str):
     token = csrf_token(client, password_page)
     return client.post(password_page, data={"csrf_token": token, "code": code})
+
+
+# ── the provider, and what a citizen sends about an application ─────────
+
+
+def provider_says(app, number: str, *steps: tuple) -> None:
+    """The provider says each (status, fields) in turn, through its signed-message inbox."""
+    with app.test_request_context():
+        for status, fields in steps:
+            assert not say(number, status, **fields).duplicate
+
+
+def upload(name: str, as_name: str | None = None) -> tuple[BytesIO, str]:
+    """A file of tests/files/ as a form posts it, under its own or another name."""
+    return BytesIO((FILES / name).read_bytes()), as_name or name
+
+
+def fill(client, path: str, fields: dict, files: list[tuple[BytesIO, str]] = ()):
+    """Post a request form as a browser does (multipart, CSRF token from the page)."""
+    data = {"csrf_token": csrf_token(client, path), "action": "continue", **fields}
+    if files:
+        data["files"] = list(files)
+    return client.post(path, data=data, content_type="multipart/form-data")
+
+
+def sign_by_eds(app, client, check_url: str, holder: str = MOTHER_WITH_BABY):
+    """Sign a request's document from its check page with the holder's key, as the page's EDS form does."""
+    page = client.get(check_url)
+    assert page.status_code == 200 and "data-eds" in page.text
+    document_url = re.search(r'data-document-url="([^"]+)"', page.text).group(1)
+    action = re.search(r'<form method="post" action="([^"]+/sign/eds)"', page.text).group(1)
+    document = client.get(document_url)
+    assert document.mimetype == "application/xml"
+    signed = sign_enveloped(document.data, key(app, holder))
+    return client.post(action, data={"csrf_token": csrf_token(client, check_url), "signed_xml": signed.decode()})
+
+
+def sign_by_sms(client, check_url: str):
+    """Confirm a request from its check page with the SMS password sent to the mother's phone."""
+    asked = client.post(f"{check_url}/sign/sms", data={"csrf_token": csrf_token(client, check_url)})
+    assert asked.status_code == 302 and "/sign/sms/" in asked.location, asked.text[:2000]
+    page = client.get(asked.location)
+    assert 'autocomplete="one-time-code"' in page.text and "+7 701 *** ** 67" in page.text
+    code = last_code(client)
+    return client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code})
+
+
+def request_number(response) -> str:
+    """The number of the citizen request a sending response leads to."""
+    assert response.status_code == 302, response.text[:3000]
+    found = re.search(r"/en/account/requests/([OCDT]-\d{4}-\d{7})$", response.location)
+    assert found, response.location
+    return found.group(1)
+
+
+def provisional_refusal(app, number, at=MONDAY):
+    """The provider registers the application and then refuses it provisionally (a hearing is due)."""
+    provider_says(app, number, ("registered", {"at": at}),
+             ("provisional_refusal", {"at": at, "reason": "income above the threshold"}))

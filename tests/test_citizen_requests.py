@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from io import BytesIO
-from pathlib import Path
 
 import pytest
 from flask import render_template
@@ -22,24 +20,17 @@ from signing import envelope
 from signing.verify import HolderType, Purpose, verify
 from signing.xmldsig import sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
-from tests.helpers import key, last_code, problem
+from tests.helpers import (
+    ACCOUNT, MONDAY, fill, key, last_code, problem, provider_says, provisional_refusal, request_number, sign_by_eds,
+    sign_by_sms, upload,
+)
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Attachment, CitizenRequest
 from webapp.sandbox.pki import PORTAL
 from webapp.sandbox.provider import say
 from webapp.signatures import trust_store
 
-FILES = Path(__file__).parent / "files"
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 TWO_WEEKS_AGO = dt.datetime(2026, 11, 9, 9, tzinfo=dt.timezone.utc)
-ACCOUNT = "/en/account"
-
-
-def provider(app, number: str, *steps: tuple) -> None:
-    """The provider says each (status, fields) in turn, through its signed-message inbox."""
-    with app.test_request_context():
-        for status, fields in steps:
-            assert not say(number, status, **fields).duplicate
 
 
 def application(app, number: str) -> Application:
@@ -68,45 +59,6 @@ def stored(app, request_number: str) -> CitizenRequest:
         return found
 
 
-def upload(name: str, as_name: str | None = None) -> tuple[BytesIO, str]:
-    return BytesIO((FILES / name).read_bytes()), as_name or name
-
-
-def fill(client, path: str, fields: dict, files: list[tuple[BytesIO, str]] = ()):
-    """Post a request form as a browser does (multipart, CSRF token from the page)."""
-    data = {"csrf_token": csrf_token(client, path), "action": "continue", **fields}
-    if files:
-        data["files"] = list(files)
-    return client.post(path, data=data, content_type="multipart/form-data")
-
-
-def sign_by_eds(app, client, check_url: str, holder: str = MOTHER_WITH_BABY):
-    page = client.get(check_url)
-    assert page.status_code == 200 and "data-eds" in page.text
-    document_url = re.search(r'data-document-url="([^"]+)"', page.text).group(1)
-    action = re.search(r'<form method="post" action="([^"]+/sign/eds)"', page.text).group(1)
-    document = client.get(document_url)
-    assert document.mimetype == "application/xml"
-    signed = sign_enveloped(document.data, key(app, holder))
-    return client.post(action, data={"csrf_token": csrf_token(client, check_url), "signed_xml": signed.decode()})
-
-
-def sign_by_sms(client, check_url: str):
-    asked = client.post(f"{check_url}/sign/sms", data={"csrf_token": csrf_token(client, check_url)})
-    assert asked.status_code == 302 and "/sign/sms/" in asked.location, asked.text[:2000]
-    page = client.get(asked.location)
-    assert 'autocomplete="one-time-code"' in page.text and "+7 701 *** ** 67" in page.text
-    code = last_code(client)
-    return client.post(asked.location, data={"csrf_token": csrf_token(client, asked.location), "code": code})
-
-
-def request_number(response) -> str:
-    assert response.status_code == 302, response.text[:3000]
-    found = re.search(r"/en/account/requests/([OCDT]-\d{4}-\d{7})$", response.location)
-    assert found, response.location
-    return found.group(1)
-
-
 # ── withdrawing ─────────────────────────────────────────────────────────
 
 
@@ -126,7 +78,7 @@ def test_withdraw_before_registration(app, client, sent_application):
 
 
 def test_no_withdrawal_once_registered(app, client, sent_application):
-    provider(app, sent_application, ("registered", {"at": MONDAY}))
+    provider_says(app, sent_application, ("registered", {"at": MONDAY}))
     page = client.get(f"{ACCOUNT}/applications/{sent_application}/withdraw")
     assert page.status_code == 200 and "can no longer be withdrawn" in page.text
     assert 'name="csrf_token"' not in page.text.split("</header>", 1)[1]
@@ -145,7 +97,7 @@ def test_withdrawing_needs_the_csrf_token(app, client, sent_application):
 
 
 def test_documents_provided_within_the_deadline_by_sms(app, client, sent_application):
-    provider(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
              ("documents_requested", {"at": MONDAY, "documents": ("Birth certificate",)}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/documents"
     page = client.get(form_url)
@@ -177,7 +129,7 @@ def test_documents_provided_within_the_deadline_by_sms(app, client, sent_applica
 
 
 def test_documents_are_refused_after_the_deadline(app, client, sent_application):
-    provider(app, sent_application, ("registered", {"at": TWO_WEEKS_AGO}),
+    provider_says(app, sent_application, ("registered", {"at": TWO_WEEKS_AGO}),
              ("documents_requested", {"at": TWO_WEEKS_AGO, "documents": ("Birth certificate",)}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/documents"
     page = client.get(form_url)
@@ -193,7 +145,7 @@ def test_documents_are_refused_after_the_deadline(app, client, sent_application)
 
 
 def test_documents_need_a_file(app, client, sent_application):
-    provider(app, sent_application, ("registered", {"at": MONDAY}), ("documents_requested", {"at": MONDAY}))
+    provider_says(app, sent_application, ("registered", {"at": MONDAY}), ("documents_requested", {"at": MONDAY}))
     response = fill(client, f"{ACCOUNT}/applications/{sent_application}/documents", {"text": "Here"})
     assert response.status_code == 200 and "Choose the documents to upload" in problem(response)
 
@@ -201,13 +153,8 @@ def test_documents_need_a_file(app, client, sent_application):
 # ── the hearing: objecting to a provisional refusal ────────────────────
 
 
-def _provisional_refusal(app, number, at=MONDAY):
-    provider(app, number, ("registered", {"at": at}),
-             ("provisional_refusal", {"at": at, "reason": "income above the threshold"}))
-
-
 def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     form_url = f"{ACCOUNT}/applications/{sent_application}/objection"
     page = client.get(form_url)
     assert "income above the threshold" in page.text and "November 25, 2026" in page.text
@@ -224,7 +171,7 @@ def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, sent_
     # The hearing: no final refusal before 3 working days after the notice, then one that refers to the objection.
     with app.test_request_context(), pytest.raises(Exception):
         say(sent_application, "refused", at=MONDAY + dt.timedelta(days=1), reason="income above the threshold", objection=number_o)
-    provider(app, sent_application, ("refused", {"at": MONDAY + dt.timedelta(days=3), "reason": "income above the threshold",
+    provider_says(app, sent_application, ("refused", {"at": MONDAY + dt.timedelta(days=3), "reason": "income above the threshold",
                                        "objection": number_o}))
     assert events(app, sent_application)[-1].data["objection"] == number_o
     shown = client.get(f"{ACCOUNT}/requests/{number_o}")
@@ -234,7 +181,7 @@ def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, sent_
 
 
 def test_objection_by_sms(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     saved = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "I disagree."})
     number_o = request_number(sign_by_sms(client, saved.location))
     assert application(app, sent_application).status == "objection"
@@ -245,7 +192,7 @@ def test_objection_by_sms(app, client, sent_application):
 
 def test_a_password_of_another_request_says_so(app, client, sent_application, monkeypatch):
     monkeypatch.setitem(app.config, "OTP_RESEND_SECONDS", 0)
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     objection = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "I disagree."}).location
     report = fill(client, f"{ACCOUNT}/requests/malfunction", {"service": "child-care-under-one", "text": "Blank page."}).location
     asked = client.post(f"{report}/sign/sms", data={"csrf_token": csrf_token(client, report)})
@@ -259,13 +206,13 @@ def test_a_password_of_another_request_says_so(app, client, sent_application, mo
 
 
 def test_objection_refused_after_two_working_days(app, client, sent_application):
-    _provisional_refusal(app, sent_application, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
+    provisional_refusal(app, sent_application, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
     page = client.get(f"{ACCOUNT}/applications/{sent_application}/objection")
     assert "ended on November 19, 2026" in page.text and "<textarea" not in page.text
 
 
 def test_an_objection_not_signed_in_time_is_not_sent(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     saved = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "Late but right."})
     app.config["FIXED_TODAY"] = "2026-11-26"
     try:
@@ -282,7 +229,7 @@ def test_an_objection_not_signed_in_time_is_not_sent(app, client, sent_applicati
     assert application(app, sent_application).status == "provisional_refusal"
 
 
-def test_no_objection_without_a_provisional_refusal(app, client, sent_application):
+def test_no_objection_without_aprovisional_refusal(app, client, sent_application):
     page = client.get(f"{ACCOUNT}/applications/{sent_application}/objection")
     assert "no provisional refusal to object to" in page.text and "<textarea" not in page.text
 
@@ -291,7 +238,7 @@ def test_no_objection_without_a_provisional_refusal(app, client, sent_applicatio
 
 
 def test_a_changed_text_is_a_new_document(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     form_url = f"{ACCOUNT}/applications/{sent_application}/objection"
     saved = fill(client, form_url, {"text": "First version."})
     first = client.get(f"{saved.location}/request.xml").data
@@ -313,7 +260,7 @@ def test_a_changed_text_is_a_new_document(app, client, sent_application):
 
 
 def test_the_same_signature_twice_sends_once(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     saved = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "Once."})
     document = client.get(f"{saved.location}/request.xml").data
     signed = sign_enveloped(document, key(app)).decode()
@@ -330,7 +277,7 @@ def test_the_same_signature_twice_sends_once(app, client, sent_application):
 
 
 def test_another_persons_key_is_refused(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     saved = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "Mine."})
     response = sign_by_eds(app, client, saved.location, holder=CITIZEN_WITHOUT_PHONE)
     assert response.status_code == 200 and "belongs to another person" in problem(response)
@@ -341,7 +288,7 @@ def test_another_persons_key_is_refused(app, client, sent_application):
 
 
 def test_a_file_that_is_not_pdf_png_or_jpeg_is_refused_and_the_text_kept(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     typed = "My objection, typed with care."
     response = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": typed},
                     [upload("not-really.pdf")])
@@ -353,7 +300,7 @@ def test_a_file_that_is_not_pdf_png_or_jpeg_is_refused_and_the_text_kept(app, cl
 
 
 def test_files_can_be_removed_before_signing(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     form_url = f"{ACCOUNT}/applications/{sent_application}/objection"
     saved = fill(client, form_url, {"text": "With a file."}, [upload("scan.png")])
     page = client.get(form_url)
@@ -371,7 +318,7 @@ def test_files_can_be_removed_before_signing(app, client, sent_application):
 
 def test_a_complaint_about_the_result_is_signed_and_listed(app, client, sent_application):
     assert "once the service provider has made its decision" in client.get(f"{ACCOUNT}/applications/{sent_application}/complaint").text
-    provider(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
              ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/complaint"
     assert "authorised body for assessing and controlling the quality" in client.get(form_url).text
@@ -389,7 +336,7 @@ def test_a_complaint_about_the_result_is_signed_and_listed(app, client, sent_app
 def test_a_complaint_goes_to_the_providers_head_or_the_authorised_body(app, client, sent_application):
     """Issue 13: the passport names the provider's head, the authorised body and the court;
     the form offered only the authorised body."""
-    provider(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
              ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/complaint"
     page = client.get(form_url).text
@@ -443,7 +390,7 @@ def test_a_malfunction_report_without_an_application(app, client):
 
 
 def test_another_citizen_gets_404_everywhere(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     saved = fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "Mine."})
     draft = saved.location
     number_o = request_number(sign_by_eds(app, client, draft))
@@ -490,7 +437,7 @@ def test_the_application_page_offers_what_can_be_done_now(app, client, sent_appl
     html = _actions(app, sent_application)
     assert f"/en/account/applications/{sent_application}/withdraw" in html and "objection" not in html
     assert f"/en/account/requests/malfunction?application={sent_application}" in html
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     html = _actions(app, sent_application)
     assert "withdraw" not in html and f"/en/account/applications/{sent_application}/objection" in html
     assert "(by November 25, 2026)" in html
@@ -501,21 +448,21 @@ def test_the_application_page_offers_what_can_be_done_now(app, client, sent_appl
 
 
 def test_a_missed_deadline_is_said_on_the_application_page(app, client, sent_application):
-    _provisional_refusal(app, sent_application, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
+    provisional_refusal(app, sent_application, at=dt.datetime(2026, 11, 17, 9, tzinfo=dt.timezone.utc))
     html = _actions(app, sent_application)
     assert "ended on November 19, 2026" in html and "/objection" not in html
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_pages_in_kazakh_and_russian(app, client, sent_application, lang):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     page = client.get(f"/{lang}/account/applications/{sent_application}/objection")
     assert page.status_code == 200 and f'lang="{lang}"' in page.text
     assert client.get(f"/{lang}/account/requests").status_code == 200
 
 
 def test_stale_drafts_are_deleted_with_their_files(app, client, sent_application):
-    _provisional_refusal(app, sent_application)
+    provisional_refusal(app, sent_application)
     fill(client, f"{ACCOUNT}/applications/{sent_application}/objection", {"text": "Never signed."}, [upload("scan.png")])
     from webapp.applications.drafts import attachment_path
     from webapp.requests.drafts import purge_drafts

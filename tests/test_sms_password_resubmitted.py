@@ -43,7 +43,8 @@ def test_a_password_whose_application_was_not_stored_works_when_sent_again(app, 
 
 def test_a_request_password_whose_request_was_not_stored_works_when_sent_again(app, client):
     """The same for a citizen's request (here a malfunction report): the code is used with the sent request."""
-    from tests.test_citizen_requests import ACCOUNT, fill, log_in
+    from tests.conftest import log_in
+    from tests.helpers import ACCOUNT, fill
     from webapp.models import CitizenRequest
 
     log_in(client)

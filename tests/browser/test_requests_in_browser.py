@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
-from tests.test_citizen_requests import provider
+from tests.helpers import provider_says
 from tests.helpers import at_check, sign_and_send
 from webapp import clock
 from webapp.extensions import db
@@ -37,7 +37,7 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
         number = db.session.scalar(db.select(Application.number))
     with app.app_context():
         moment = clock.now()  # after the application was sent, on the portal's clock
-    provider(app, number, ("registered", {"at": moment}),
+    provider_says(app, number, ("registered", {"at": moment}),
              ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
 
     page = page_at(PHONE, javascript=javascript)

@@ -85,7 +85,7 @@ def victim(app, client, monkeypatch, sent_application) -> Victim:
     malfunction report with an SMS challenge, a new application draft with an
     SMS challenge, and a pending phone change."""
     from tests.helpers import at_check
-    from tests.test_citizen_requests import fill, request_number, sign_by_eds
+    from tests.helpers import fill, request_number, sign_by_eds
     from webapp.models import Notification, ProviderMessage
     from webapp.sandbox.provider import say
 

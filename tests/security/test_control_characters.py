@@ -16,7 +16,7 @@ from flask_babel import force_locale
 
 from tests.conftest import csrf_token, log_in
 from tests.journeys import form_data, load, walk
-from tests.test_citizen_requests import fill
+from tests.helpers import fill
 from webapp.extensions import db
 from webapp.models import ApplicationDraft, CitizenRequest
 from webapp.services import catalogue, find
