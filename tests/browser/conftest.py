@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -85,3 +86,12 @@ def no_horizontal_scroll(page) -> bool:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def code_in_outbox(page, live_server: str, lang: str = "kk") -> str:
+    """The tester reads the newest SMS password to the mother's phone in the sandbox outbox, in another tab."""
+    outbox = page.context.new_page()
+    outbox.goto(f"{live_server}/{lang}/sandbox/sms?phone=%2B77011234567")
+    code = re.search(r"\b(\d{6})\b", outbox.locator("tbody tr").first.inner_text()).group(1)
+    outbox.close()
+    return code

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
+from tests.browser.conftest import PHONE, code_in_outbox, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
-from tests.helpers import provider_says
-from tests.helpers import at_check, sign_and_send
+from tests.helpers import at_check, provider_says, sign_and_send
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
@@ -63,11 +62,7 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     page.locator("form[action$='/sign/sms'] button").click()
     page.wait_for_url(re.compile(r".*/sign/sms/[^/]+$"))
 
-    outbox = page.context.new_page()
-    outbox.goto(f"{live_server}/kk/sandbox/sms?phone=%2B77011234567")
-    code = re.search(r"\b(\d{6})\b", outbox.locator("tbody tr").first.inner_text()).group(1)
-    outbox.close()
-    page.fill("#code", code)
+    page.fill("#code", code_in_outbox(page, live_server))
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/kk/account/requests/O-\d{4}-\d{7}$"))
     assert page.locator(".q-panel--confirmation h1").count() == 1
