@@ -7,18 +7,26 @@ from the sandbox outbox.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import secrets
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+
+from flask_babel import force_locale
+from sqlalchemy import event, insert
+from sqlalchemy.exc import OperationalError
 
 from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
 from tests.journeys import FILES, load, walk
+from webapp.errors import PAGES
 from webapp.extensions import db
-from webapp.models import Application, ApplicationDraft
+from webapp.applications.submission import registration_number
+from webapp.models import Application, ApplicationDraft, ApplicationEvent
 from webapp.sandbox.provider import say
 from webapp.services import find
 
@@ -131,7 +139,13 @@ def enter(client, password_page: str, code: str):
 # ── the provider, and what a citizen sends about an application ─────────
 
 
-def provider_says(app, number: str, *steps: tuple) -> None:
+def provider_says(app, number: str, status: str, **fields):
+    """The provider says one status (with its fields) through its signed-message inbox; the outcome."""
+    with app.test_request_context():
+        return say(number, status, **fields)
+
+
+def provider_says_in_turn(app, number: str, *steps: tuple) -> None:
     """The provider says each (status, fields) in turn, through its signed-message inbox."""
     with app.test_request_context():
         for status, fields in steps:
@@ -183,5 +197,119 @@ def request_number(response) -> str:
 
 def provisional_refusal(app, number, at=MONDAY):
     """The provider registers the application and then refuses it provisionally (a hearing is due)."""
-    provider_says(app, number, ("registered", {"at": at}),
+    provider_says_in_turn(app, number, ("registered", {"at": at}),
              ("provisional_refusal", {"at": at, "reason": "income above the threshold"}))
+
+
+# ── History of Services ─────────────────────────────────────────────────
+
+
+FRAGMENT = {"HX-Request": "true", "HX-Target": "history-results"}
+
+
+def bulk(app, count: int, iin: str = MOTHER_WITH_BABY, start: int = 0, same_time: bool = False, **values) -> list[str]:
+    """Insert applications directly, newest first by index: row 0 is the newest. Their numbers."""
+    base = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+    rows = []
+    for i in range(start, start + count):
+        row = {
+            "number": f"9000-{i:07d}", "iin": iin, "service_slug": CHILD_CARE, "language": "en", "answers": {},
+            "document_nonce": f"bulk{iin}{i:08d}", "document": b"<a/>", "document_sha256": "0" * 64,
+            "signed_xml": b"<a/>", "signed_with": "eds", "signer_name": "TEST", "signer_serial": "01",
+            "signer_issuer": "CN=TEST", "signed_at": base, "status": "registered",
+            "submitted_at": base if same_time else base - dt.timedelta(minutes=i),
+            "due_on": dt.date(2026, 12, 3), "version": 1,
+        }
+        row.update({key: value(i) if callable(value) else value for key, value in values.items()})
+        rows.append(row)
+    with app.app_context():
+        db.session.execute(insert(Application), rows)
+        db.session.commit()
+    return [row["number"] for row in rows]
+
+
+def numbers_on(page) -> list[str]:
+    """The registration numbers in the list's rows, in order."""
+    return re.findall(r'<th scope="row" class="q-table__cell q-history-table__number"[^>]*><a class="q-link" href="[^"]+">([\d-]+)</a>', page.text)
+
+
+def link(page, rel: str) -> str:
+    """Where the page's <link rel=…> (next, prev) leads, unescaped; "" without one."""
+    found = re.search(rf'rel="{rel}" href="([^"]+)"', page.text)
+    return found.group(1).replace("&amp;", "&") if found else ""
+
+
+def etag_in(page) -> str:
+    """The ETag the results fragment sends back as If-None-Match when it polls."""
+    found = re.search(r'hx-headers=\'\{"If-None-Match": "\\"([^"\\]+)\\"", "Qyzmet-Poll": "1"\}\'', page.text)
+    assert found, page.text[:3000]
+    return found.group(1)
+
+
+# ── faults ──────────────────────────────────────────────────────────────
+
+
+def _lost_connection() -> OperationalError:
+    # What psycopg raises when PostgreSQL stops under an open connection.
+    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+@contextlib.contextmanager
+def database_down(app, when=lambda statement: True):
+    """Every statement `when` accepts fails as it would with the server gone."""
+
+    def fail(conn, cursor, statement, parameters, context, executemany):
+        if when(statement):
+            raise _lost_connection()
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)
+
+
+def assert_unavailable_page(app, response, lang="en"):
+    """The translated 503 page, with Retry-After and no traceback."""
+    assert response.status_code == 503, response.text[:1500]
+    assert response.headers["Retry-After"]
+    with app.test_request_context(f"/{lang}/"), force_locale(lang):
+        title = str(PAGES[503][0])
+    assert title in response.text
+    assert "Traceback" not in response.text
+
+
+# ── the sandbox operator ────────────────────────────────────────────────
+
+
+def stored_application(app, iin=MOTHER_WITH_BABY, answers=None, *, submitted_at=MONDAY, due_on=dt.date(2026, 12, 3),
+                       slug=CHILD_CARE, language="en") -> str:
+    """An application as submission stores it (the signature itself does not matter here); its number."""
+    if answers is None:
+        answers = {"child": "260203606639", "account": "KZ435639722818662011"}
+    with app.app_context():
+        record = Application(
+            iin=iin, service_slug=slug, language=language, answers=answers, document_nonce=secrets.token_hex(16),
+            document=b"<application/>", document_sha256="0" * 64, signed_xml=b"<signed/>", signed_with="eds",
+            signer_name="Test", signer_serial="1", signer_issuer="Test CA", signed_at=submitted_at,
+            submitted_at=submitted_at, due_on=due_on, status="sent",
+        )
+        db.session.add(record)
+        db.session.flush()
+        record.number = registration_number(record)
+        db.session.add(ApplicationEvent(application_id=record.id, status="sent", at=submitted_at, data={}))
+        db.session.commit()
+        return record.number
+
+
+def operator_page(number, lang="en") -> str:
+    """The sandbox operator console's page of an application."""
+    return f"/{lang}/sandbox/operator/applications/{number}"
+
+
+def operator_acts(client, number, status, lang="en", **form):
+    """Press one action's button on the application page, with its CSRF token."""
+    token = csrf_token(client, operator_page(number, lang))
+    return client.post(f"{operator_page(number, lang)}/{status}", data={"csrf_token": token, **form})

@@ -11,21 +11,15 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import CITIZEN_WITHOUT_PHONE, log_in
+from tests.helpers import MONDAY, provider_says
 from webapp.extensions import db
 from webapp.models import Application, Notification, ProviderMessage
-from webapp.sandbox.provider import say
 
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
-
-
-def provider(app, number, status, **fields):
-    with app.test_request_context():
-        say(number, status, **fields)
 
 
 def assigned(app, number):
-    provider(app, number, "registered", at=MONDAY)
-    provider(app, number, "assigned", at=MONDAY + dt.timedelta(days=2), amount=Decimal("54321.00"),
+    provider_says(app, number, "registered", at=MONDAY)
+    provider_says(app, number, "assigned", at=MONDAY + dt.timedelta(days=2), amount=Decimal("54321.00"),
              period=(dt.date(2026, 2, 3), dt.date(2027, 2, 3)))
 
 
@@ -79,8 +73,8 @@ def test_the_history_links_to_the_application_page(app, client, sent_application
 
 
 def test_documents_requested_show_the_citizens_deadline_and_the_list(app, client, sent_application):
-    provider(app, sent_application, "registered", at=MONDAY)
-    provider(app, sent_application, "documents_requested", at=MONDAY, documents=("Birth certificate", "Marriage certificate"))
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "documents_requested", at=MONDAY, documents=("Birth certificate", "Marriage certificate"))
     body = text(client.get(f"/en/account/applications/{sent_application}"))
     assert "Provide the documents by November 30, 2026" in body
     assert "Birth certificate" in body and "Marriage certificate" in body
@@ -91,8 +85,8 @@ def test_documents_requested_show_the_citizens_deadline_and_the_list(app, client
 
 
 def test_a_provisional_refusal_says_when_to_object(app, client, sent_application):
-    provider(app, sent_application, "registered", at=MONDAY)
-    provider(app, sent_application, "provisional_refusal", at=MONDAY, reason="Income above the threshold")
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "provisional_refusal", at=MONDAY, reason="Income above the threshold")
     body = text(client.get(f"/en/account/applications/{sent_application}"))
     assert "Object by November 25, 2026" in body and "Income above the threshold" in body
     notice = text(client.get(f"/en/account/notifications/{notification_id(app, 'provisional_refusal')}"))
@@ -203,8 +197,8 @@ def test_the_citizens_own_steps_are_on_the_timeline(app, client, sent_applicatio
     """Steps the citizen takes (webapp/requests/) go through lifecycle.record like the provider's."""
     from webapp.provider import lifecycle
 
-    provider(app, sent_application, "registered", at=MONDAY)
-    provider(app, sent_application, "documents_requested", at=MONDAY, documents=("Birth certificate",))
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "documents_requested", at=MONDAY, documents=("Birth certificate",))
     with app.test_request_context():
         application = db.session.scalar(db.select(Application).filter_by(number=sent_application))
         lifecycle.record(application, "documents_provided", at=MONDAY + dt.timedelta(hours=3), data={"request": "R-2026-0000001"})

@@ -21,7 +21,7 @@ from signing.verify import HolderType, Purpose, verify
 from signing.xmldsig import sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
 from tests.helpers import (
-    ACCOUNT, MONDAY, fill, key, last_code, problem, provider_says, provisional_refusal, request_number, sign_by_eds,
+    ACCOUNT, MONDAY, fill, key, last_code, problem, provider_says_in_turn, provisional_refusal, request_number, sign_by_eds,
     sign_by_sms, upload,
 )
 from webapp.extensions import db
@@ -78,7 +78,7 @@ def test_withdraw_before_registration(app, client, sent_application):
 
 
 def test_no_withdrawal_once_registered(app, client, sent_application):
-    provider_says(app, sent_application, ("registered", {"at": MONDAY}))
+    provider_says_in_turn(app, sent_application, ("registered", {"at": MONDAY}))
     page = client.get(f"{ACCOUNT}/applications/{sent_application}/withdraw")
     assert page.status_code == 200 and "can no longer be withdrawn" in page.text
     assert 'name="csrf_token"' not in page.text.split("</header>", 1)[1]
@@ -97,7 +97,7 @@ def test_withdrawing_needs_the_csrf_token(app, client, sent_application):
 
 
 def test_documents_provided_within_the_deadline_by_sms(app, client, sent_application):
-    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says_in_turn(app, sent_application, ("registered", {"at": MONDAY}),
              ("documents_requested", {"at": MONDAY, "documents": ("Birth certificate",)}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/documents"
     page = client.get(form_url)
@@ -129,7 +129,7 @@ def test_documents_provided_within_the_deadline_by_sms(app, client, sent_applica
 
 
 def test_documents_are_refused_after_the_deadline(app, client, sent_application):
-    provider_says(app, sent_application, ("registered", {"at": TWO_WEEKS_AGO}),
+    provider_says_in_turn(app, sent_application, ("registered", {"at": TWO_WEEKS_AGO}),
              ("documents_requested", {"at": TWO_WEEKS_AGO, "documents": ("Birth certificate",)}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/documents"
     page = client.get(form_url)
@@ -145,7 +145,7 @@ def test_documents_are_refused_after_the_deadline(app, client, sent_application)
 
 
 def test_documents_need_a_file(app, client, sent_application):
-    provider_says(app, sent_application, ("registered", {"at": MONDAY}), ("documents_requested", {"at": MONDAY}))
+    provider_says_in_turn(app, sent_application, ("registered", {"at": MONDAY}), ("documents_requested", {"at": MONDAY}))
     response = fill(client, f"{ACCOUNT}/applications/{sent_application}/documents", {"text": "Here"})
     assert response.status_code == 200 and "Choose the documents to upload" in problem(response)
 
@@ -171,7 +171,7 @@ def test_objection_by_eds_and_the_final_decision_refers_to_it(app, client, sent_
     # The hearing: no final refusal before 3 working days after the notice, then one that refers to the objection.
     with app.test_request_context(), pytest.raises(Exception):
         say(sent_application, "refused", at=MONDAY + dt.timedelta(days=1), reason="income above the threshold", objection=number_o)
-    provider_says(app, sent_application, ("refused", {"at": MONDAY + dt.timedelta(days=3), "reason": "income above the threshold",
+    provider_says_in_turn(app, sent_application, ("refused", {"at": MONDAY + dt.timedelta(days=3), "reason": "income above the threshold",
                                        "objection": number_o}))
     assert events(app, sent_application)[-1].data["objection"] == number_o
     shown = client.get(f"{ACCOUNT}/requests/{number_o}")
@@ -318,7 +318,7 @@ def test_files_can_be_removed_before_signing(app, client, sent_application):
 
 def test_a_complaint_about_the_result_is_signed_and_listed(app, client, sent_application):
     assert "once the service provider has made its decision" in client.get(f"{ACCOUNT}/applications/{sent_application}/complaint").text
-    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says_in_turn(app, sent_application, ("registered", {"at": MONDAY}),
              ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/complaint"
     assert "authorised body for assessing and controlling the quality" in client.get(form_url).text
@@ -336,7 +336,7 @@ def test_a_complaint_about_the_result_is_signed_and_listed(app, client, sent_app
 def test_a_complaint_goes_to_the_providers_head_or_the_authorised_body(app, client, sent_application):
     """Issue 13: the passport names the provider's head, the authorised body and the court;
     the form offered only the authorised body."""
-    provider_says(app, sent_application, ("registered", {"at": MONDAY}),
+    provider_says_in_turn(app, sent_application, ("registered", {"at": MONDAY}),
              ("assigned", {"at": MONDAY, "amount": Decimal("1000.00"), "period": (dt.date(2026, 2, 3), dt.date(2027, 2, 3))}))
     form_url = f"{ACCOUNT}/applications/{sent_application}/complaint"
     page = client.get(form_url).text

@@ -4,21 +4,18 @@ killed mid-job, a failing SMS gateway, an upload over the size limit."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from io import BytesIO
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token, log_in
 from tests.journeys import FILES
 from tests.fake_http import Reply
-from tests.helpers import CHILD_CARE, at_check, issued, key, send, sign_and_send
+from tests.helpers import CHILD_CARE, assert_unavailable_page, at_check, database_down, issued, key, send, sign_and_send
 from webapp import clock, recovery
 from webapp.jobs import queue
 from webapp.errors import PAGES
@@ -31,37 +28,6 @@ APPLY = f"/en/services/{CHILD_CARE}/apply"
 
 
 # ── the database failing ────────────────────────────────────────────────
-
-
-def _lost_connection() -> OperationalError:
-    # What psycopg raises when PostgreSQL stops under an open connection.
-    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
-
-
-@contextlib.contextmanager
-def database_down(app, when=lambda statement: True):
-    """Every statement `when` accepts fails as it would with the server gone."""
-
-    def fail(conn, cursor, statement, parameters, context, executemany):
-        if when(statement):
-            raise _lost_connection()
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail)
-    try:
-        yield
-    finally:
-        event.remove(engine, "before_cursor_execute", fail)
-
-
-def assert_unavailable_page(app, response, lang="en"):
-    assert response.status_code == 503, response.text[:1500]
-    assert response.headers["Retry-After"]
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        title = str(PAGES[503][0])
-    assert title in response.text
-    assert "Traceback" not in response.text
 
 
 def test_the_503_page_is_translated(app):

@@ -7,61 +7,11 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import insert
 
-from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, log_in
+from tests.conftest import CITIZEN_WITHOUT_PHONE, log_in
+from tests.helpers import CHILD_CARE, FRAGMENT, MATERNITY, MONDAY, bulk, etag_in, link, numbers_on, provider_says
 from webapp.extensions import db
-from webapp.models import Application, Notification
-from webapp.sandbox.provider import say
-
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
-CHILD_CARE = "child-care-under-one"
-MATERNITY = "maternity-and-adoption"
-FRAGMENT = {"HX-Request": "true", "HX-Target": "history-results"}
-
-
-def provider(app, number, status, **fields):
-    with app.test_request_context():
-        say(number, status, **fields)
-
-
-def bulk(app, count: int, iin: str = MOTHER_WITH_BABY, start: int = 0, same_time: bool = False, **values) -> list[str]:
-    """Insert applications directly, newest first by index: row 0 is the newest. Their numbers."""
-    base = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
-    rows = []
-    for i in range(start, start + count):
-        row = {
-            "number": f"9000-{i:07d}", "iin": iin, "service_slug": CHILD_CARE, "language": "en", "answers": {},
-            "document_nonce": f"bulk{iin}{i:08d}", "document": b"<a/>", "document_sha256": "0" * 64,
-            "signed_xml": b"<a/>", "signed_with": "eds", "signer_name": "TEST", "signer_serial": "01",
-            "signer_issuer": "CN=TEST", "signed_at": base, "status": "registered",
-            "submitted_at": base if same_time else base - dt.timedelta(minutes=i),
-            "due_on": dt.date(2026, 12, 3), "version": 1,
-        }
-        row.update({key: value(i) if callable(value) else value for key, value in values.items()})
-        rows.append(row)
-    with app.app_context():
-        db.session.execute(insert(Application), rows)
-        db.session.commit()
-    return [row["number"] for row in rows]
-
-
-def numbers_on(page) -> list[str]:
-    """The registration numbers in the list's rows, in order."""
-    return re.findall(r'<th scope="row" class="q-table__cell q-history-table__number"[^>]*><a class="q-link" href="[^"]+">([\d-]+)</a>', page.text)
-
-
-def link(page, rel: str) -> str:
-    found = re.search(rf'rel="{rel}" href="([^"]+)"', page.text)
-    return found.group(1).replace("&amp;", "&") if found else ""
-
-
-def etag_in(page) -> str:
-    """The ETag the results fragment sends back as If-None-Match when it polls."""
-    found = re.search(r'hx-headers=\'\{"If-None-Match": "\\"([^"\\]+)\\"", "Qyzmet-Poll": "1"\}\'', page.text)
-    assert found, page.text[:3000]
-    return found.group(1)
-
+from webapp.models import Notification
 
 # The list.
 
@@ -73,8 +23,8 @@ def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app
     assert f'href="/en/account/applications/{sent_application}"' in page.text
     assert "Child care allowance" in page.text or "child" in page.text.lower()
     assert "Sent to the service provider" in page.text
-    provider(app, sent_application, "registered", at=MONDAY)
-    provider(app, sent_application, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
     page = client.get("/en/account/history")
     assert "Documents requested" in page.text
     assert "December 3, 2026" in page.text  # 8 working days from registration
@@ -178,7 +128,7 @@ def test_pages_do_not_lose_or_repeat_applications_sent_at_the_same_moment(app, c
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_the_list_in_kazakh_and_russian(app, client, sent_application, lang):
-    provider(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     page = client.get(f"/{lang}/account/history")
     assert page.status_code == 200 and numbers_on(page) == [sent_application]
 
@@ -197,7 +147,7 @@ def test_polling_gets_304_until_something_changes(app, client, sent_application)
     assert unchanged.headers["Cache-Control"] == "no-store"
     assert {"HX-Request", "HX-Target"} <= {v.strip() for v in unchanged.headers["Vary"].split(",")}
     # The provider registers the application: the next poll gets the new fragment.
-    provider(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     changed = client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{etag}"'})
     assert changed.status_code == 200
     assert ">Registered<" in changed.text
@@ -231,8 +181,8 @@ def test_a_whole_page_is_never_a_304(app, client, sent_application):
 
 
 def test_the_header_counts_unread_notifications_on_every_page(app, client, sent_application):
-    provider(app, sent_application, "registered", at=MONDAY)
-    provider(app, sent_application, "in_processing", at=MONDAY + dt.timedelta(hours=1))
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "in_processing", at=MONDAY + dt.timedelta(hours=1))
     for path in ("/en/services", "/en/account", f"/en/account/applications/{sent_application}", "/en/verify"):
         page = client.get(path)
         assert re.search(r'id="unread-count"><span class="q-header__badge"><span aria-hidden="true">2</span>', page.text), path
@@ -252,7 +202,7 @@ def test_no_count_without_a_logged_in_citizen_or_without_unread(app, client):
 
 
 def test_another_citizen_sees_none_of_it(app, client, sent_application):
-    provider(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     other = app.test_client()
     log_in(other, CITIZEN_WITHOUT_PHONE)
     page = other.get("/en/account/history")

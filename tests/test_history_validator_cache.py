@@ -9,7 +9,7 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from tests.test_history import FRAGMENT, MONDAY, etag_in, provider
+from tests.helpers import FRAGMENT, MONDAY, etag_in, provider_says
 from webapp.extensions import db
 from webapp.history import validator_cache
 from webapp.models import Application, Notification
@@ -56,7 +56,7 @@ def test_the_poll_is_answered_from_redis_and_every_change_reaches_it(app, client
     assert poll(client, etag).status_code == 304
 
     # The provider registers the application (the ORM, then a commit): the next poll has the fragment.
-    provider(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     changed = poll(client, etag)
     assert changed.status_code == 200 and ">Registered<" in changed.text
     new_etag = etag_in(changed)

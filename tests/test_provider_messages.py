@@ -146,11 +146,11 @@ def test_every_service_has_its_own_body_signing_in_the_sandbox(app):
 
 def test_a_decision_is_signed_by_the_body_the_passport_names_and_shown_in_the_page_language(app, client):
     from tests.conftest import log_in
-    from tests.test_sandbox_operator import stored
+    from tests.helpers import stored_application
     from webapp.sandbox.provider import say
 
     veteran = "620411369754"
-    number = stored(app, veteran, {"category": "combat-veteran-other-states", "account": "KZ645638375210077827"},
+    number = stored_application(app, veteran, {"category": "combat-veteran-other-states", "account": "KZ645638375210077827"},
                     slug="special-state-allowance")
     with app.test_request_context():
         say(number, "registered", at=MONDAY)
@@ -167,11 +167,11 @@ def test_a_decision_is_signed_by_the_body_the_passport_names_and_shown_in_the_pa
 
 def test_a_body_cannot_decide_another_bodys_service(app):
     from signing.verify import Refused
-    from tests.test_sandbox_operator import stored
+    from tests.helpers import stored_application
     from webapp.sandbox.pki import PROVIDER
     from webapp.sandbox.provider import provider_key
 
-    number = stored(app, "620411369754", {"category": "combat-veteran-other-states"}, slug="special-state-allowance")
+    number = stored_application(app, "620411369754", {"category": "combat-veteran-other-states"}, slug="special-state-allowance")
     with app.test_request_context():
         message = messages.ProviderMessage(id="m-other-body", application=number, status="registered", at=MONDAY)
         signed = sign_enveloped(messages.build(message), provider_key(PROVIDER.bin))

@@ -5,9 +5,7 @@ stored left the citizen with "This password has already been used" and nothing s
 from __future__ import annotations
 
 from tests.conftest import csrf_token
-from tests.helpers import at_check
-from tests.test_faults import assert_unavailable_page, database_down
-from tests.helpers import ask_for_password, last_code
+from tests.helpers import ask_for_password, assert_unavailable_page, at_check, database_down, last_code
 from webapp.extensions import db
 from webapp.models import Application, OneTimeCode
 

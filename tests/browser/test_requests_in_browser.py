@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, code_in_outbox, no_horizontal_scroll, screenshot
 from tests.browser.test_wizard_in_browser import log_in
-from tests.helpers import at_check, provider_says, sign_and_send
+from tests.helpers import at_check, provider_says_in_turn, sign_and_send
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
@@ -36,7 +36,7 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
         number = db.session.scalar(db.select(Application.number))
     with app.app_context():
         moment = clock.now()  # after the application was sent, on the portal's clock
-    provider_says(app, number, ("registered", {"at": moment}),
+    provider_says_in_turn(app, number, ("registered", {"at": moment}),
              ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
 
     page = page_at(PHONE, javascript=javascript)

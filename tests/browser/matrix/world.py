@@ -147,7 +147,7 @@ def make_app(tmp_dir: Path):
 def build(app) -> dict[str, str]:
     """Make, through the Flask client as the mother, everything a page needs; the paths made."""
     from signing.xmldsig import sign_enveloped
-    from tests.helpers import fill, provider_says, upload
+    from tests.helpers import fill, provider_says_in_turn, upload
     from tests.helpers import at_check, issued, key, send
     from webapp import clock
     from webapp.extensions import db
@@ -165,11 +165,11 @@ def build(app) -> dict[str, str]:
     sent, documents, objectable, decided = numbers
     with app.app_context():
         moment = clock.now()  # the provider acts after the applications were sent, on the same clock
-    provider_says(app, documents, ("registered", {"at": moment}),
+    provider_says_in_turn(app, documents, ("registered", {"at": moment}),
              ("documents_requested", {"at": moment, "documents": ("Birth certificate",)}))
-    provider_says(app, objectable, ("registered", {"at": moment}),
+    provider_says_in_turn(app, objectable, ("registered", {"at": moment}),
              ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
-    provider_says(app, decided, ("registered", {"at": moment}),
+    provider_says_in_turn(app, decided, ("registered", {"at": moment}),
              ("assigned", {"at": moment, "amount": Decimal("43250.50"),
                            "period": (dt.date(2026, 2, 14), dt.date(2027, 2, 13))}))
     with app.app_context():
