@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Flags that keep Chromium off the network it cannot reach here.
 CHROMIUM_ARGS = [
@@ -95,3 +97,35 @@ def code_in_outbox(page, live_server: str, lang: str = "kk") -> str:
     code = re.search(r"\b(\d{6})\b", outbox.locator("tbody tr").first.inner_text()).group(1)
     outbox.close()
     return code
+
+
+def log_in(page, base, lang):
+    """Log in as the mother of a baby through the login form."""
+    page.goto(f"{base}/{lang}/login")
+    page.fill("#iin", MOTHER_WITH_BABY)
+    page.fill("#password", SANDBOX_PASSWORD)
+    page.locator("main form:not([data-eds]) button[type=submit]").click()
+    page.wait_for_url(f"{base}/{lang}/account")
+
+
+def continue_to(page, base, path):
+    """Press Continue and land on `path`."""
+    page.locator("button[value=continue]").click()
+    page.wait_for_url(f"{base}{path}")
+    # A swapped step must still be a whole, single-heading page.
+    assert page.locator("h1").count() == 1
+
+
+def fill_child_care(page, base, apply):
+    """Walk the child-care wizard to its check page, confirming and choosing the first options."""
+    page.goto(f"{base}{apply}")
+    page.locator("button[value=start]").click()
+    page.wait_for_url(f"{base}{apply}/personal-details")
+    page.locator("label[for=confirmed]").click()
+    continue_to(page, base, f"{apply}/family")
+    page.locator("label[for=confirmed]").click()
+    continue_to(page, base, f"{apply}/child")
+    page.locator("label[for=child]").click()
+    continue_to(page, base, f"{apply}/account")
+    page.locator("label[for=account]").click()
+    continue_to(page, base, f"{apply}/check")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PHONE, code_in_outbox, no_horizontal_scroll, screenshot
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import PHONE, code_in_outbox, log_in, no_horizontal_scroll, screenshot
 from tests.helpers import at_check, provider_says_in_turn, sign_and_send
 from webapp import clock
 from webapp.extensions import db

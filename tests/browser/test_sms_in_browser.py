@@ -5,9 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PHONE, code_in_outbox, no_horizontal_scroll, screenshot
-from tests.browser.test_eds_in_browser import fill_child_care
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import PHONE, code_in_outbox, fill_child_care, log_in, no_horizontal_scroll, screenshot
 
 SERVICE = "child-care-under-one"
 
