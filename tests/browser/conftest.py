@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from signing.sandbox.agent import run_in_thread
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -129,3 +130,14 @@ def fill_child_care(page, base, apply):
     continue_to(page, base, f"{apply}/account")
     page.locator("label[for=account]").click()
     continue_to(page, base, f"{apply}/check")
+
+
+@pytest.fixture
+def agent(app):
+    """The sandbox signing agent on a free port, and the portal pointed at it."""
+    handle = run_in_thread(port=0, pki_dir=app.config["SANDBOX_PKI_DIR"])
+    previous = app.config["NCALAYER_URL"]
+    app.config["NCALAYER_URL"] = handle.url
+    yield handle
+    handle.stop()
+    app.config["NCALAYER_URL"] = previous

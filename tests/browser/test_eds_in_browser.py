@@ -10,17 +10,6 @@ from tests.conftest import MOTHER_WITH_BABY
 SERVICE = "child-care-under-one"
 
 
-@pytest.fixture
-def agent(app):
-    """The sandbox signing agent on a free port, and the portal pointed at it."""
-    handle = run_in_thread(port=0, pki_dir=app.config["SANDBOX_PKI_DIR"])
-    previous = app.config["NCALAYER_URL"]
-    app.config["NCALAYER_URL"] = handle.url
-    yield handle
-    handle.stop()
-    app.config["NCALAYER_URL"] = previous
-
-
 def log_in_with_eds(page, base, lang="en"):
     page.goto(f"{base}/{lang}/login")
     page.locator("form[data-eds] button[type=submit]").click()
