@@ -18,10 +18,9 @@ import pytest
 
 from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
 from tests.browser.matrix.combos import FULL, slice_offset
-from tests.browser.test_eds_in_browser import agent  # noqa: F401 (fixture)
 from tests.conftest import SANDBOX_PASSWORD, catalogue_header
-from tests.journeys import FILES, load
-from tests.test_journeys import SLUGS, _service
+from tests.journeys import FILES, SLUGS, load
+from webapp.services import find
 from webapp.sms import codes
 
 LANG = "kk"
@@ -128,10 +127,10 @@ WALKED = SLUGS if FULL else [SLUGS[(2 * slice_offset() + n) % len(SLUGS)] for n 
 
 
 @pytest.mark.parametrize("slug", WALKED)
-def test_every_service_in_kazakh_on_a_phone(app, live_server, page_at, agent, slug):  # noqa: F811
+def test_every_service_in_kazakh_on_a_phone(app, live_server, page_at, agent, slug):
     journey = load(slug)
     with app.app_context():
-        service = _service(slug)
+        service = find(slug)
         phone = codes.registered_phone(journey["citizen"])
     page = page_at(PHONE)
     page.goto(f"{live_server}/{LANG}/login")
