@@ -132,6 +132,20 @@ class Config:
     # A signed login challenge is good for this long.
     EDS_LOGIN_CHALLENGE_SECONDS = 300
 
+    # eGov Mobile (webapp/egov_mobile/): a QR code or link is good for this long,
+    # and takes this many refused signatures before it is cancelled.
+    EGOV_MOBILE_SECONDS = int(os.environ.get("EGOV_MOBILE_SECONDS") or 180)
+    EGOV_MOBILE_MAX_REFUSALS = 5
+    # The app's PUT: one signed document of up to 2 MB (signing/verify.py's limit), in JSON.
+    EGOV_MOBILE_MAX_BODY = 3 * 1024 * 1024
+    # Who asks for the signature, as the app shows it (API 1's organisation).
+    EGOV_MOBILE_ORGANISATION = {"kk": "Qyzmet порталы", "ru": "Портал Qyzmet", "en": "Qyzmet portal"}
+    EGOV_MOBILE_BIN = os.environ.get("EGOV_MOBILE_BIN")
+    # New codes per citizen (or per address, logging in), and the app's requests per address.
+    EGOV_MOBILE_LIMIT_PER_CITIZEN = os.environ.get("EGOV_MOBILE_LIMIT_PER_CITIZEN") or "10 per 10 minutes;30 per hour"
+    EGOV_MOBILE_LIMIT_PER_ADDRESS = os.environ.get("EGOV_MOBILE_LIMIT_PER_ADDRESS") or "60 per hour"
+    EGOV_MOBILE_API_LIMIT = os.environ.get("EGOV_MOBILE_API_LIMIT") or "120 per minute"
+
     # SMS one-time codes (webapp/sms/), sent to the phone in the mobile
     # citizens database. The gateway: "sandbox" keeps messages in the outbox
     # for testers (/sandbox/sms), "http" posts them to the operator's gateway
@@ -223,6 +237,8 @@ class SandboxConfig(Config):
         "990740002342": "Government for Citizens State Corporation",
     }
     PROVIDER_BINS = tuple(PROVIDER_BODIES)
+    # The sandbox portal's BIN (its key in the sandbox CA, webapp/sandbox/pki.py).
+    EGOV_MOBILE_BIN = os.environ.get("EGOV_MOBILE_BIN") or "261140000008"
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
     # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "sandbox")

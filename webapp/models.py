@@ -431,6 +431,8 @@ class MobileSigning(db.Model):
     # Whose signature it must be; None for logging in (the key says who).
     iin: Mapped[str | None] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(2))
+    # What the app calls the document, in kk, ru and en.
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
     document: Mapped[bytes] = mapped_column(LargeBinary)
     document_sha256: Mapped[str] = mapped_column(String(64))
     # Logging in: the EDS login challenge's token the document was built from.

@@ -26,6 +26,7 @@ def upgrade():
         sa.Column('subject', sa.String(length=80), nullable=False),
         sa.Column('iin', sa.String(length=12), nullable=True),
         sa.Column('language', sa.String(length=2), nullable=False),
+        sa.Column('names', sa.JSON(), nullable=False),
         sa.Column('document', sa.LargeBinary(), nullable=False),
         sa.Column('document_sha256', sa.String(length=64), nullable=False),
         sa.Column('challenge', sa.String(length=300), nullable=True),
