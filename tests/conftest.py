@@ -187,6 +187,7 @@ def _fresh_state(request):
         db.session.execute(db.text("DELETE FROM one_time_codes"))
         db.session.execute(db.text("DELETE FROM sms_failures"))
         db.session.execute(db.text("DELETE FROM sms_messages"))
+        db.session.execute(db.text("DELETE FROM mobile_signings"))
         db.session.commit()
         load_test_citizens()
 
