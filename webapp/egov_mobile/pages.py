@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, redirect, request, session, url_for
 
-from webapp.auth import current_citizen
 from webapp.egov_mobile import sessions
 from webapp.extensions import limiter
 from webapp.models import MobileSigning
@@ -13,9 +12,13 @@ from webapp.models import MobileSigning
 LOGIN_KEY = "egov_mobile_login"
 
 
+def _citizen_iin() -> str | None:
+    """The logged-in citizen's IIN (webapp.auth keeps it there; read here so auth may use these pages)."""
+    return session.get("citizen_iin")
+
+
 def _citizen_key() -> str:
-    citizen = current_citizen()
-    return "egov-mobile-citizen:" + (citizen.iin if citizen else request.remote_addr or "")
+    return "egov-mobile-citizen:" + (_citizen_iin() or request.remote_addr or "")
 
 
 def code_limits(view):
@@ -29,8 +32,8 @@ def viewer_owns(record: MobileSigning) -> bool:
     """A signing session is its citizen's; a login one, the browser's that asked for it."""
     if record.purpose == sessions.LOG_IN:
         return session.get(LOGIN_KEY) == record.public_id
-    citizen = current_citizen()
-    return citizen is not None and citizen.iin == record.iin
+    iin = _citizen_iin()
+    return iin is not None and iin == record.iin
 
 
 def owned(public_id: str, purpose: str, subject: str | None = None) -> MobileSigning:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from webapp.egov_mobile import pages, sessions
@@ -116,8 +116,11 @@ def _links(record: MobileSigning) -> dict:
 
 
 def _own(public_id: str) -> MobileSigning:
+    """The viewer's session; someone not logged in is asked to log in first (a login session is the browser's)."""
     record = sessions.find(public_id)
     if record is None or not pages.viewer_owns(record):
+        if not session.get("citizen_iin"):
+            abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
         abort(404)
     return record
 
