@@ -146,9 +146,13 @@ def test_an_application_signed_in_egov_mobile_is_sent(app, client, waiting):
 
 def test_the_finishing_request_from_htmx_navigates(app, client, waiting):
     page, phone = waiting
+    waiting_poll = client.get(page.request.path, headers={"HX-Request": "true", "HX-Target": "egov-mobile-status"})
+    assert "<html" not in waiting_poll.text and "more seconds" in waiting_poll.text and "qr.png" not in waiting_poll.text
     assert phone.put(phone.sign(key(app))).status_code == 200
+    # While waiting, the poll gets its fragment; once signed, the whole page (the QR code goes).
     polled = client.get(page.request.path, headers={"HX-Request": "true", "HX-Target": "egov-mobile-status"})
-    assert "<html" not in polled.text and 'data-hx-trigger="load"' in polled.text
+    assert polled.headers["HX-Retarget"] == "body" and "qr.png" not in polled.text
+    assert 'data-hx-trigger="load"' in polled.text
     action = unescape(re.search(r'data-hx-post="([^"]+)"', polled.text).group(1))
     done = client.post(action, data={"csrf_token": csrf_token(client, page.request.path)},
                                headers={"HX-Request": "true", "HX-Target": "egov-mobile-status"})

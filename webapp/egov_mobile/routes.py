@@ -130,11 +130,13 @@ def page(public_id: str):
     """Sign with eGov Mobile: the QR code (or, on a phone, the link), the code, the time left; polls itself."""
     record = _own(public_id)
     url = api1_url(record)
+    state = sessions.status(record)
     return render_page(
         "egov_mobile/sign.html",
-        fragment="egov_mobile_status",
+        # The poll gets its fragment while waiting; after that, the whole page (the QR code goes).
+        fragment="egov_mobile_status" if state == sessions.WAITING else None,
         record=record,
-        state=sessions.status(record),
+        state=state,
         links=_links(record),
         caption=record.names.get(current_language()) or "",
         code=sessions.verification_code(record),
@@ -152,7 +154,8 @@ def qr(public_id: str):
     record = _own(public_id)
     image = io.BytesIO()
     segno.make(sessions.qr_payload(api1_url(record)), error="m").save(image, kind="png", scale=6, border=4)
-    return Response(image.getvalue(), mimetype="image/png", headers={"Cache-Control": "no-store"})
+    # One session, one picture: the browser keeps it for the session's life.
+    return Response(image.getvalue(), mimetype="image/png", headers={"Cache-Control": "private, max-age=600"})
 
 
 @bp.route("/<lang_code>/egov-mobile/<public_id>/cancel", methods=["POST"])
