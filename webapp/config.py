@@ -325,6 +325,9 @@ class ProductionConfig(Config):
         proxies = environ.get("PROXY_COUNT", "1")
         if not proxies.isdigit():
             raise ConfigError("PROXY_COUNT must be a whole number (reverse proxies in front; nginx: 1)")
+        egov_bin = (environ.get("EGOV_MOBILE_BIN") or "").strip() or None
+        if egov_bin and not (len(egov_bin) == 12 and egov_bin.isdigit()):
+            raise ConfigError("EGOV_MOBILE_BIN must be the portal operator's 12-digit BIN (the eGov Mobile app shows it)")
         metrics_token = environ.get("METRICS_TOKEN") or None
         if metrics_token and len(metrics_token) < 32:
             raise ConfigError("METRICS_TOKEN must be at least 32 characters long")
@@ -348,6 +351,7 @@ class ProductionConfig(Config):
             **_revocation_from_environment(environ),
             "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
             "PROVIDER_BINS": bins,
+            "EGOV_MOBILE_BIN": egov_bin,
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
             **_portal_key_from_environment(environ),
             "SESSION_COOKIE_SECURE": True,

@@ -82,7 +82,9 @@ def api2(public_id: str):
             return _refused(403, "expired" if state == "expired" else "cancelled" if state == "cancelled" else "used",
                             record)
         return _no_store(jsonify(sessions.api2(record, _app_language())))
-    if request.content_length is None or request.content_length > current_app.config["EGOV_MOBILE_MAX_BODY"]:
+    if request.content_length is None:
+        return _refused(411, "malformed", record)  # the app sends its JSON with a length
+    if request.content_length > current_app.config["EGOV_MOBILE_MAX_BODY"]:
         return _refused(413, "too_large", record)
     answer = sessions.receive(record, request.get_data(cache=False))
     if answer.status != 200:
