@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token
+from tests.journeys import JOURNEYS, load
 from tests.test_eds import CHILD_CARE, at_check, issued, key
 from webapp.extensions import db
 from webapp.models import Application, MobileSigning
@@ -410,3 +411,58 @@ def test_the_session_is_in_the_database_for_any_instance(app, client, waiting):
         found = db.session.scalar(db.select(MobileSigning))
         assert found.document_sha256 and found.iin == MOTHER_WITH_BABY and found.purpose == "sign_application"
         assert "token" not in {c.name for c in MobileSigning.__table__.columns}
+
+
+def _sandbox_app(app, monkeypatch):
+    """The sandbox eGov Mobile page, its HTTP routed in-process to the portal; its client."""
+    tester = app.test_client()
+
+    def transport(method, url, headers, body):
+        answer = tester.open(path(url), method=method, headers=headers, data=body)
+        return answer.status_code, answer.get_json(silent=True)
+
+    monkeypatch.setitem(app.extensions, "sandbox_egov_mobile_http", transport)
+    return tester
+
+
+@pytest.mark.parametrize("slug", sorted(p.stem for p in JOURNEYS.glob("*.yaml")))
+def test_every_service_is_signed_with_the_sandbox_app(app, client, monkeypatch, slug):
+    """The tester's journey of the README: every service's check page, its QR code's content into the
+    sandbox app, Sign and send (as the citizen the journey logs in as), and the application is sent."""
+    at_check(client, slug)
+    check = f"/en/services/{slug}/apply/check"
+    page = start(client, f"/en/services/{slug}/apply/sign/egov-mobile", check)
+    tester = _sandbox_app(app, monkeypatch)
+    payload = "mobileSign:" + api1_url(page)
+    shown = tester.get("/en/sandbox/egov-mobile", query_string={"payload": payload, "app_language": "en"})
+    citizen = load(slug)["citizen"]
+    assert f'<option value="{citizen}" selected' in shown.text  # the signer the meta names
+    signed = tester.post("/en/sandbox/egov-mobile", data={
+        "csrf_token": csrf_token(tester, "/en/login"), "payload": payload, "app_language": "en",
+        "iin": citizen, "kind": "sign", "action": "sign"})
+    assert "The portal answered 200" in signed.text, signed.text[-3000:]
+    sent = finish(client, page.request.path)
+    assert sent.status_code == 302 and sent.location.endswith("/sent")
+    with app.app_context():
+        made = db.session.scalar(db.select(Application).filter_by(service_slug=slug))
+        assert made is not None and made.iin == citizen and made.signed_with == "eds"
+
+
+def test_an_objection_is_signed_with_egov_mobile(app, client):
+    from tests.test_citizen_requests import _provisional_refusal, application, fill, request_number
+    from tests.test_eds import send
+
+    at_check(client)
+    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    with app.app_context():
+        number = db.session.scalar(db.select(Application.number))
+    _provisional_refusal(app, number)
+    saved = fill(client, f"/en/account/applications/{number}/objection", {"text": "My income fell."})
+    page = start(client, saved.location + "/sign/egov-mobile", saved.location)
+    phone = App(app, api1_url(page))
+    assert phone.api2().get_json()["documentsToSign"][0]["nameEn"] == "Objection to a provisional refusal"
+    # Another citizen's key first: refused; then the citizen's own.
+    assert phone.put(phone.sign(key(app, CITIZEN_WITHOUT_PHONE))).get_json()["reason"] == "another_person"
+    assert phone.put(phone.sign(key(app))).status_code == 200
+    sent = request_number(finish(client, page.request.path))
+    assert sent.startswith("O-2026-") and application(app, number).status == "objection"
