@@ -23,9 +23,10 @@ test: install chromium xmlsec1 java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The whole browser matrix: every page in kk, ru, en x 1280/360 x JS on/off,
-# with axe-core and the Nu HTML Checker (make test runs a rotating slice of it).
+# with axe-core and the Nu HTML Checker, and every service walked in kk on a
+# phone (make test runs a rotating slice of both).
 matrix: install chromium java
-	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/browser/matrix $(PYTEST_ARGS)
+	QYZMET_MATRIX=full $(BIN)/python -m pytest tests/browser/matrix tests/browser/test_every_service_in_browser.py $(PYTEST_ARGS)
 
 # The HTTP benchmark: the portal under gunicorn next to bare Flask.
 bench: install wrk

@@ -174,20 +174,9 @@ def _fresh_state(request):
     limiter._storage, limiter._limiter, limiter.enabled = _LIMITER_STORAGE
     with app.app_context():
         limiter.reset()
-        db.session.execute(db.text("DELETE FROM web_sessions"))
-        db.session.execute(db.text("DELETE FROM attachments"))
-        db.session.execute(db.text("DELETE FROM citizen_requests"))
-        db.session.execute(db.text("DELETE FROM notifications"))
-        db.session.execute(db.text("DELETE FROM application_events"))
-        db.session.execute(db.text("DELETE FROM provider_messages"))
-        db.session.execute(db.text("DELETE FROM proactive_offers"))
-        db.session.execute(db.text("DELETE FROM applications"))
-        db.session.execute(db.text("DELETE FROM used_login_challenges"))
-        db.session.execute(db.text("DELETE FROM application_drafts"))
-        db.session.execute(db.text("DELETE FROM one_time_codes"))
-        db.session.execute(db.text("DELETE FROM sms_failures"))
-        db.session.execute(db.text("DELETE FROM sms_messages"))
-        db.session.execute(db.text("DELETE FROM mobile_signings"))
+        # Children before parents; load_test_citizens() then writes the accounts and phones again.
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
         db.session.commit()
         load_test_citizens()
 
@@ -217,8 +206,63 @@ def log_in(client, iin: str = MOTHER_WITH_BABY, password: str = SANDBOX_PASSWORD
 
 
 @pytest.fixture
+def sent_application(app, client) -> str:
+    """The number of an application the mother sent, signed with EDS; `client` stays logged in as her."""
+    from tests.helpers import at_check, sign_and_send
+    from webapp.extensions import db
+    from webapp.models import Application
+
+    at_check(client)
+    assert sign_and_send(app, client).status_code == 302
+    with app.app_context():
+        return db.session.scalar(db.select(Application.number))
+
+
+@pytest.fixture
 def citizen_client(client):
     """A client logged in as the mother of a baby born in 2026."""
     response = log_in(client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def http_server():
+    """Start fake web services (tests.fake_http.FakeHttpServer) that close when the test ends."""
+    from tests.fake_http import FakeHttpServer
+
+    servers = []
+
+    def start(answer):
+        servers.append(FakeHttpServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def real_queue(app, monkeypatch, tmp_path):
+    """Huey off immediate mode, on SQLite; `run_until(done)` runs a consumer in threads until done() is true.
+
+    Call it inside an app context; it gives up after `seconds`.
+    """
+    import time
+
+    from webapp.jobs import queue as jobs
+
+    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
+    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
+    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
+
+    def run_until(done, seconds: float = 20) -> None:
+        jobs.start_consumer(app, workers=1)
+        try:
+            deadline = time.monotonic() + seconds
+            while not done() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            jobs.stop_consumer(app)
+
+    return run_until

@@ -20,6 +20,8 @@ from webapp.services.fields import Field
 
 JOURNEYS = Path(__file__).parent / "journeys"
 FILES = Path(__file__).parent / "files"
+# The services with a journey file: every online one (tests/test_journeys.py checks).
+SLUGS = sorted(p.stem for p in JOURNEYS.glob("*.yaml"))
 
 
 def load(slug: str) -> dict:

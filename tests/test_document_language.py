@@ -11,8 +11,8 @@ from lxml import etree
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
-from tests.test_eds import CHILD_CARE, at_check, issued, key, send
-from tests.test_sms_signing import enter, last_code
+from tests.helpers import CHILD_CARE, at_check, issued, key, send
+from tests.helpers import enter, last_code
 from webapp.extensions import db
 from webapp.models import Application
 

@@ -1,65 +1,24 @@
 """Signing an application with EDS and logging in with EDS, through the Flask client.
 
-The citizen's side of NCALayer is played by signing.xmldsig with the
-sandbox CA's test keys, made for this run by the app fixture.
+The citizen's side of NCALayer is played by tests.helpers with the sandbox
+CA's test keys, made for this run by the app fixture.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, NATIONAL_TEST_PKI, csrf_token
-from tests.journeys import load, walk
+from tests.helpers import (
+    CHILD_CARE, MATERNITY, at_check, challenge, eds_login, issued, key, problem, refused, send, sign_and_send,
+)
 from webapp.extensions import db
 from webapp.models import Application, ApplicationDraft, Attachment, UsedLoginChallenge
-from webapp.services import find
 
-CHILD_CARE = "child-care-under-one"
-MATERNITY = "maternity-and-adoption"
 ANOTHER_CITIZEN = CITIZEN_WITHOUT_PHONE
-
-
-@lru_cache(maxsize=None)
-def _key(pki_dir: str, holder: str, kind: str = "sign", variant: str = "normal") -> SigningKey:
-    authority = SandboxPKI.load(Path(pki_dir))
-    return SigningKey.from_pkcs12(authority.key_file(holder, kind=kind, variant=variant).path, authority.password)
-
-
-def key(app, holder=MOTHER_WITH_BABY, kind="sign", variant="normal") -> SigningKey:
-    return _key(app.config["SANDBOX_PKI_DIR"], holder, kind, variant)
-
-
-def at_check(client, slug=CHILD_CARE, lang="en"):
-    """Fill the service's wizard from its journey file; the check page."""
-    page = walk(client, find(slug), load(slug), lang=lang)
-    assert page.status_code == 200 and "/check" in page.request.path
-    return page
-
-
-def issued(client, slug=CHILD_CARE, lang="en") -> bytes:
-    response = client.get(f"/{lang}/services/{slug}/apply/application.xml")
-    assert response.status_code == 200
-    return response.data
-
-
-def send(client, signed: bytes, slug=CHILD_CARE, lang="en"):
-    token = csrf_token(client, f"/{lang}/services/{slug}/apply/check")
-    return client.post(
-        f"/{lang}/services/{slug}/apply/sign/eds", data={"csrf_token": token, "signed_xml": signed.decode("utf-8")}
-    )
-
-
-def problem(response) -> str:
-    """The error summary's message on a re-shown page."""
-    found = re.search(r'q-error-summary__list">\s*<li><a href="[^"]*">(.*?)</a>', response.text, re.S)
-    assert found, response.text[:3000]
-    return found.group(1)
 
 
 def test_signed_application_is_sent_with_its_proof(app, client):
@@ -125,18 +84,6 @@ def test_a_signed_document_sent_before_is_already_used_for_a_new_application(app
         assert db.session.scalar(db.select(db.func.count()).select_from(Application)) == 1
 
 
-def _refused(app, client, signed_by, expected: str, slug=CHILD_CARE):
-    at_check(client, slug)
-    document = issued(client, slug)
-    response = send(client, signed_by(document), slug)
-    assert response.status_code == 200
-    assert expected in problem(response)
-    assert "Error:" in response.text.split("</title>")[0]
-    with app.app_context():
-        assert db.session.scalar(db.select(Application)) is None
-        assert db.session.scalar(db.select(ApplicationDraft)) is not None, "the draft must survive"
-
-
 @pytest.mark.parametrize(
     ("signer", "expected"),
     [
@@ -150,22 +97,22 @@ def _refused(app, client, signed_by, expected: str, slug=CHILD_CARE):
     ids=["authentication-key", "another-person", "revoked", "expired", "not-yet-valid", "national-test-key-expired"],
 )
 def test_wrong_keys_are_refused_with_their_reason(app, client, signer, expected):
-    _refused(app, client, lambda document: sign_enveloped(document, signer(app)), expected)
+    refused(app, client, lambda document: sign_enveloped(document, signer(app)), expected)
 
 
-def test_an_altered_answer_is_refused(app, client):
+def test_an_altered_answer_isrefused(app, client):
     def tamper(document):
         altered = document.replace(b"KZ435639722818662011", b"KZ697226410457500407")
         assert altered != document
         return sign_enveloped(altered, key(app))
 
-    _refused(app, client, tamper, "not the application shown on this page")
+    refused(app, client, tamper, "not the application shown on this page")
 
 
 def test_a_genuine_gost_signature_is_checked_not_refused_for_its_algorithm(app, client):
     """GOST is verified now: the national sample is refused for what it is, a key of a CA the sandbox does not trust."""
     gost = (NATIONAL_TEST_PKI / "gost-signed-sample.xml").read_bytes()
-    _refused(app, client, lambda document: gost, "not issued by the National Certification Authority")
+    refused(app, client, lambda document: gost, "not issued by the National Certification Authority")
 
 
 def test_an_old_gost_key_is_told_to_get_a_new_one(app, client):
@@ -175,10 +122,10 @@ def test_an_old_gost_key_is_told_to_get_a_new_one(app, client):
             b"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"
         )
 
-    _refused(app, client, legacy, "no longer accepted. Get a new key")
+    refused(app, client, legacy, "no longer accepted. Get a new key")
 
 
-def test_an_empty_signature_is_refused(app, client):
+def test_an_empty_signature_isrefused(app, client):
     at_check(client)
     response = send(client, b"")
     assert "not signed" in problem(response)
@@ -204,7 +151,7 @@ def test_a_failure_before_commit_keeps_the_draft(app, client, monkeypatch):
 
 def test_another_citizen_cannot_open_the_signed_application(app, client):
     at_check(client)
-    response = send(client, sign_enveloped(issued(client), key(app)))
+    response = sign_and_send(app, client)
     number = response.location.rsplit("/", 2)[-2]
     other = app.test_client()
     from tests.conftest import log_in
@@ -223,21 +170,6 @@ def test_check_page_offers_eds_and_says_what_it_needs(client, lang):
 
 
 # EDS login
-
-
-def challenge(client, lang="en") -> tuple[str, str, bytes]:
-    page = client.get(f"/{lang}/login")
-    token = re.search(r'name="challenge" value="([^"]+)"', page.text).group(1)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    document = client.get(f"/{lang}/login/eds/challenge.xml", query_string={"token": token})
-    assert document.status_code == 200 and document.mimetype == "application/xml"
-    return csrf, token, document.data
-
-
-def eds_login(client, signed: bytes, csrf: str, token: str, lang="en"):
-    return client.post(
-        f"/{lang}/login/eds", data={"csrf_token": csrf, "challenge": token, "signed_xml": signed.decode("utf-8")}
-    )
 
 
 def test_log_in_with_an_authentication_key(app, client):
@@ -267,7 +199,7 @@ def test_a_signing_key_does_not_log_in(app, client):
     assert client.get("/en/account").status_code == 302
 
 
-def test_an_old_login_challenge_is_refused(app, client):
+def test_an_old_login_challenge_isrefused(app, client):
     csrf, token, document = challenge(client)
     signed = sign_enveloped(document, key(app, kind="auth"))
     app.config["EDS_LOGIN_CHALLENGE_SECONDS"] = -1
@@ -283,17 +215,17 @@ def test_a_document_of_too_many_elements_is_refused_as_too_large(app, client):
     def padded(document):
         return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<x/>" * 20_000 + b"<nonce>", 1)
 
-    _refused(app, client, padded, "The signed document is too large")
+    refused(app, client, padded, "The signed document is too large")
 
 
 def test_a_ten_megabyte_text_node_is_refused_as_too_large(app, client):
     def padded(document):
         return sign_enveloped(document, key(app)).replace(b"<nonce>", b"<nonce>" + b"A" * (10 * 1024 * 1024), 1)
 
-    _refused(app, client, padded, "The signed document is too large")
+    refused(app, client, padded, "The signed document is too large")
 
 
-def test_a_forged_challenge_token_is_refused(client):
+def test_a_forged_challenge_token_isrefused(client):
     assert client.get("/en/login/eds/challenge.xml", query_string={"token": "forged"}).status_code == 404
 
 

@@ -4,22 +4,18 @@ killed mid-job, a failing SMS gateway, an upload over the size limit."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token, log_in
 from tests.journeys import FILES
-from tests.test_eds import CHILD_CARE, at_check, issued, key, send
+from tests.fake_http import Reply
+from tests.helpers import CHILD_CARE, assert_unavailable_page, at_check, database_down, issued, key, send, sign_and_send
 from webapp import clock, recovery
 from webapp.jobs import queue
 from webapp.errors import PAGES
@@ -32,37 +28,6 @@ APPLY = f"/en/services/{CHILD_CARE}/apply"
 
 
 # ── the database failing ────────────────────────────────────────────────
-
-
-def _lost_connection() -> OperationalError:
-    # What psycopg raises when PostgreSQL stops under an open connection.
-    return OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
-
-
-@contextlib.contextmanager
-def database_down(app, when=lambda statement: True):
-    """Every statement `when` accepts fails as it would with the server gone."""
-
-    def fail(conn, cursor, statement, parameters, context, executemany):
-        if when(statement):
-            raise _lost_connection()
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail)
-    try:
-        yield
-    finally:
-        event.remove(engine, "before_cursor_execute", fail)
-
-
-def assert_unavailable_page(app, response, lang="en"):
-    assert response.status_code == 503, response.text[:1500]
-    assert response.headers["Retry-After"]
-    with app.test_request_context(f"/{lang}/"), force_locale(lang):
-        title = str(PAGES[503][0])
-    assert title in response.text
-    assert "Traceback" not in response.text
 
 
 def test_the_503_page_is_translated(app):
@@ -259,7 +224,7 @@ def test_two_sweepers_send_a_stale_message_once(app, monkeypatch, recording_gate
 
 
 def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client, monkeypatch, recording_gateway):
-    from tests.test_sms_signing import ask_for_password
+    from tests.helpers import ask_for_password
 
     at_check(client)
     _lose_jobs(monkeypatch, queue.SEND_SMS)
@@ -280,7 +245,7 @@ def test_an_expired_code_left_by_a_killed_worker_is_failed_not_sent(app, client,
 def _submit_without_delivery(app, client, monkeypatch) -> Application:
     _lose_jobs(monkeypatch, queue.DELIVER_APPLICATION)
     at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    assert sign_and_send(app, client).status_code == 302
     monkeypatch.undo()
     with app.app_context():
         application = db.session.scalar(db.select(Application))
@@ -360,65 +325,29 @@ def test_a_failed_hand_over_releases_its_claim_for_the_retry(app, client, monkey
 # ── the SMS gateway failing ─────────────────────────────────────────────
 
 
-class FlakyGateway:
-    """The operator's HTTP gateway on 127.0.0.1: 500 for the first `failures` posts, then 200;
-    it records every post and delivers each idempotency key once."""
-
-    def __init__(self, failures: int):
-        self.failures = failures
-        self.posts: list[str] = []
-        self.delivered: dict[str, str] = {}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                import json
-
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.posts.append(self.headers["Idempotency-Key"])
-                if len(fake.posts) <= fake.failures:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                fake.delivered.setdefault(body["id"], body["text"])
-                payload = b'{"id": "gw-1"}'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_port}/sms"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def flaky(app, monkeypatch):
-    servers = []
+def flaky(app, monkeypatch, http_server):
+    """The operator's HTTP gateway on 127.0.0.1: 500 for the first `failures` posts, then 200."""
 
-    def start(failures):
-        server = FlakyGateway(failures)
-        servers.append(server)
-        monkeypatch.setitem(app.extensions, "sms_gateway", gateways.HttpGateway(server.url, timeout=2))
+    def start(failures: int):
+        server = http_server(lambda received: Reply(500) if len(server.requests) <= failures
+                             else Reply(200, b'{"id": "gw-1"}', "application/json"))
+        monkeypatch.setitem(app.extensions, "sms_gateway", gateways.HttpGateway(server.url("/sms"), timeout=2))
         return server
 
-    yield start
-    for server in servers:
-        server.close()
+    return start
+
+
+def delivered(server, failures: int) -> dict[str, str]:
+    """What reached the phone: each idempotency key's text once, from the posts answered 200."""
+    texts: dict[str, str] = {}
+    for received in server.requests[failures:]:
+        texts.setdefault(received.json()["id"], received.json()["text"])
+    return texts
 
 
 def test_a_gateway_that_fails_then_recovers_delivers_the_password_once(app, client, flaky, monkeypatch):
-    from tests.test_sms_signing import ask_for_password
+    from tests.helpers import ask_for_password
 
     gateway = flaky(failures=2)  # the retries (SMS_SEND_RETRIES) outlast it
     at_check(client)
@@ -427,32 +356,32 @@ def test_a_gateway_that_fails_then_recovers_delivers_the_password_once(app, clie
     with app.app_context():
         message = db.session.scalar(db.select(SmsMessage))
         assert message.status == outbox.SENT and message.attempts == 3
-    assert gateway.posts == [message.public_id] * 3
-    assert list(gateway.delivered) == [message.public_id]
+    assert gateway.header("Idempotency-Key") == [message.public_id] * 3
+    assert list(delivered(gateway, 2)) == [message.public_id]
     # The code that reached the phone signs the application.
-    code = re.search(r"\b(\d{6})\b", gateway.delivered[message.public_id]).group(1)
+    code = re.search(r"\b(\d{6})\b", delivered(gateway, 2)[message.public_id]).group(1)
     page = response.location
     entered = client.post(page, data={"csrf_token": csrf_token(client, page), "code": code})
     assert entered.status_code == 302 and entered.location.endswith("/sent")
 
 
 def test_a_gateway_that_stays_down_is_shown_to_the_citizen(app, client, flaky):
-    from tests.test_sms_signing import ask_for_password
+    from tests.helpers import ask_for_password
 
     gateway = flaky(failures=100)
     at_check(client)
     response = ask_for_password(client)
     page = client.get(response.location)
     assert "We could not send the SMS" in page.text
-    assert len(gateway.posts) == app.config["SMS_SEND_RETRIES"] + 1
-    assert gateway.delivered == {}
+    assert len(gateway.requests) == app.config["SMS_SEND_RETRIES"] + 1
+    assert delivered(gateway, 100) == {}
     # The page offers EDS and a new password; the draft is kept.
     assert 'name="challenge"' in page.text
     assert client.get(f"{APPLY}/check").status_code == 200
 
 
 def test_while_the_gateway_is_being_retried_the_citizen_is_told(app, client, monkeypatch):
-    from tests.test_sms_signing import ask_for_password
+    from tests.helpers import ask_for_password
 
     _lose_jobs(monkeypatch, queue.SEND_SMS)  # the retry is due, not run yet
     at_check(client)

@@ -7,85 +7,24 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import insert
 
-from signing.xmldsig import sign_enveloped
-from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, log_in
-from tests.test_eds import at_check, issued, key, send
+from tests.conftest import CITIZEN_WITHOUT_PHONE, log_in
+from tests.helpers import CHILD_CARE, FRAGMENT, MATERNITY, MONDAY, bulk, etag_in, link, numbers_on, provider_says
 from webapp.extensions import db
-from webapp.models import Application, Notification
-from webapp.sandbox.provider import say
-
-MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
-CHILD_CARE = "child-care-under-one"
-MATERNITY = "maternity-and-adoption"
-FRAGMENT = {"HX-Request": "true", "HX-Target": "history-results"}
-
-
-@pytest.fixture
-def number(app, client) -> str:
-    """An application sent by the mother of a baby, logged in on `client`."""
-    at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
-    with app.app_context():
-        return db.session.scalar(db.select(Application.number))
-
-
-def provider(app, number, status, **fields):
-    with app.test_request_context():
-        say(number, status, **fields)
-
-
-def bulk(app, count: int, iin: str = MOTHER_WITH_BABY, start: int = 0, same_time: bool = False, **values) -> list[str]:
-    """Insert applications directly, newest first by index: row 0 is the newest. Their numbers."""
-    base = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
-    rows = []
-    for i in range(start, start + count):
-        row = {
-            "number": f"9000-{i:07d}", "iin": iin, "service_slug": CHILD_CARE, "language": "en", "answers": {},
-            "document_nonce": f"bulk{iin}{i:08d}", "document": b"<a/>", "document_sha256": "0" * 64,
-            "signed_xml": b"<a/>", "signed_with": "eds", "signer_name": "TEST", "signer_serial": "01",
-            "signer_issuer": "CN=TEST", "signed_at": base, "status": "registered",
-            "submitted_at": base if same_time else base - dt.timedelta(minutes=i),
-            "due_on": dt.date(2026, 12, 3), "version": 1,
-        }
-        row.update({key: value(i) if callable(value) else value for key, value in values.items()})
-        rows.append(row)
-    with app.app_context():
-        db.session.execute(insert(Application), rows)
-        db.session.commit()
-    return [row["number"] for row in rows]
-
-
-def numbers_on(page) -> list[str]:
-    """The registration numbers in the list's rows, in order."""
-    return re.findall(r'<th scope="row" class="q-table__cell q-history-table__number"[^>]*><a class="q-link" href="[^"]+">([\d-]+)</a>', page.text)
-
-
-def link(page, rel: str) -> str:
-    found = re.search(rf'rel="{rel}" href="([^"]+)"', page.text)
-    return found.group(1).replace("&amp;", "&") if found else ""
-
-
-def etag_in(page) -> str:
-    """The ETag the results fragment sends back as If-None-Match when it polls."""
-    found = re.search(r'hx-headers=\'\{"If-None-Match": "\\"([^"\\]+)\\"", "Qyzmet-Poll": "1"\}\'', page.text)
-    assert found, page.text[:3000]
-    return found.group(1)
-
+from webapp.models import Notification
 
 # The list.
 
 
-def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app, client, number):
+def test_the_list_shows_each_application_with_its_status_due_date_and_unread(app, client, sent_application):
     page = client.get("/en/account/history")
     assert page.status_code == 200
-    assert numbers_on(page) == [number]
-    assert f'href="/en/account/applications/{number}"' in page.text
+    assert numbers_on(page) == [sent_application]
+    assert f'href="/en/account/applications/{sent_application}"' in page.text
     assert "Child care allowance" in page.text or "child" in page.text.lower()
     assert "Sent to the service provider" in page.text
-    provider(app, number, "registered", at=MONDAY)
-    provider(app, number, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "documents_requested", at=MONDAY + dt.timedelta(hours=2), documents=("Birth certificate",))
     page = client.get("/en/account/history")
     assert "Documents requested" in page.text
     assert "December 3, 2026" in page.text  # 8 working days from registration
@@ -188,16 +127,16 @@ def test_pages_do_not_lose_or_repeat_applications_sent_at_the_same_moment(app, c
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
-def test_the_list_in_kazakh_and_russian(app, client, number, lang):
-    provider(app, number, "registered", at=MONDAY)
+def test_the_list_in_kazakh_and_russian(app, client, sent_application, lang):
+    provider_says(app, sent_application, "registered", at=MONDAY)
     page = client.get(f"/{lang}/account/history")
-    assert page.status_code == 200 and numbers_on(page) == [number]
+    assert page.status_code == 200 and numbers_on(page) == [sent_application]
 
 
 # Live updates: the results fragment polls with If-None-Match.
 
 
-def test_polling_gets_304_until_something_changes(app, client, number):
+def test_polling_gets_304_until_something_changes(app, client, sent_application):
     page = client.get("/en/account/history")
     etag = etag_in(page)
     assert 'hx-trigger="every 10s"' in page.text
@@ -208,7 +147,7 @@ def test_polling_gets_304_until_something_changes(app, client, number):
     assert unchanged.headers["Cache-Control"] == "no-store"
     assert {"HX-Request", "HX-Target"} <= {v.strip() for v in unchanged.headers["Vary"].split(",")}
     # The provider registers the application: the next poll gets the new fragment.
-    provider(app, number, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     changed = client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{etag}"'})
     assert changed.status_code == 200
     assert ">Registered<" in changed.text
@@ -223,7 +162,7 @@ def test_polling_gets_304_until_something_changes(app, client, number):
     assert client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{new_etag}"'}).status_code == 200
 
 
-def test_the_etag_depends_on_the_query_and_the_language(app, client, number):
+def test_the_etag_depends_on_the_query_and_the_language(app, client, sent_application):
     etag = etag_in(client.get("/en/account/history"))
     assert etag_in(client.get("/en/account/history?status=sent")) != etag
     assert etag_in(client.get("/ru/account/history")) != etag
@@ -231,7 +170,7 @@ def test_the_etag_depends_on_the_query_and_the_language(app, client, number):
     assert other_query.status_code == 200
 
 
-def test_a_whole_page_is_never_a_304(app, client, number):
+def test_a_whole_page_is_never_a_304(app, client, sent_application):
     etag = etag_in(client.get("/en/account/history"))
     page = client.get("/en/account/history", headers={"If-None-Match": f'"{etag}"'})
     assert page.status_code == 200 and page.text.lstrip().lower().startswith("<!doctype html>")
@@ -241,10 +180,10 @@ def test_a_whole_page_is_never_a_304(app, client, number):
 # The unread count in the header.
 
 
-def test_the_header_counts_unread_notifications_on_every_page(app, client, number):
-    provider(app, number, "registered", at=MONDAY)
-    provider(app, number, "in_processing", at=MONDAY + dt.timedelta(hours=1))
-    for path in ("/en/services", "/en/account", f"/en/account/applications/{number}", "/en/verify"):
+def test_the_header_counts_unread_notifications_on_every_page(app, client, sent_application):
+    provider_says(app, sent_application, "registered", at=MONDAY)
+    provider_says(app, sent_application, "in_processing", at=MONDAY + dt.timedelta(hours=1))
+    for path in ("/en/services", "/en/account", f"/en/account/applications/{sent_application}", "/en/verify"):
         page = client.get(path)
         assert re.search(r'id="unread-count"><span class="q-header__badge"><span aria-hidden="true">2</span>', page.text), path
     with app.app_context():
@@ -262,17 +201,17 @@ def test_no_count_without_a_logged_in_citizen_or_without_unread(app, client):
 # Only the citizen's own.
 
 
-def test_another_citizen_sees_none_of_it(app, client, number):
-    provider(app, number, "registered", at=MONDAY)
+def test_another_citizen_sees_none_of_it(app, client, sent_application):
+    provider_says(app, sent_application, "registered", at=MONDAY)
     other = app.test_client()
     log_in(other, CITIZEN_WITHOUT_PHONE)
     page = other.get("/en/account/history")
-    assert number not in page.text and "You have not sent any applications yet" in page.text
-    search = other.get(f"/en/account/history?number={number}")
+    assert sent_application not in page.text and "You have not sent any applications yet" in page.text
+    search = other.get(f"/en/account/history?number={sent_application}")
     assert numbers_on(search) == [] and "No applications match" in search.text
     # A cursor naming someone else's application is ignored: the first page.
     bulk(app, 3, iin=CITIZEN_WITHOUT_PHONE)
-    assert numbers_on(other.get(f"/en/account/history?after={number}")) == [f"9000-{i:07d}" for i in range(3)]
+    assert numbers_on(other.get(f"/en/account/history?after={sent_application}")) == [f"9000-{i:07d}" for i in range(3)]
     assert 'id="unread-count"></span>' in other.get("/en/account/history").text
 
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from tests.test_history import FRAGMENT, MONDAY, etag_in, number, provider  # noqa: F401  (number is a fixture)
+from tests.helpers import FRAGMENT, MONDAY, etag_in, provider_says
 from webapp.extensions import db
 from webapp.history import validator_cache
 from webapp.models import Application, Notification
@@ -42,7 +42,7 @@ def poll(client, etag):
     return client.get("/en/account/history", headers={**FRAGMENT, "If-None-Match": f'"{etag}"', "Qyzmet-Poll": "1"})
 
 
-def test_the_poll_is_answered_from_redis_and_every_change_reaches_it(app, client, number, with_redis):
+def test_the_poll_is_answered_from_redis_and_every_change_reaches_it(app, client, sent_application, with_redis):
     etag = etag_in(client.get("/en/account/history"))
     assert poll(client, etag).status_code == 304
     state_keys = list(with_redis.scan_iter(validator_cache.PREFIX + "state:*"))
@@ -56,7 +56,7 @@ def test_the_poll_is_answered_from_redis_and_every_change_reaches_it(app, client
     assert poll(client, etag).status_code == 304
 
     # The provider registers the application (the ORM, then a commit): the next poll has the fragment.
-    provider(app, number, "registered", at=MONDAY)
+    provider_says(app, sent_application, "registered", at=MONDAY)
     changed = poll(client, etag)
     assert changed.status_code == 200 and ">Registered<" in changed.text
     new_etag = etag_in(changed)
@@ -79,7 +79,7 @@ def test_the_poll_is_answered_from_redis_and_every_change_reaches_it(app, client
 
 
 def test_a_rolled_back_change_bumps_nothing_and_redis_down_falls_back_to_the_database(
-    app, client, number, with_redis, monkeypatch
+    app, client, sent_application, with_redis, monkeypatch
 ):
     etag = etag_in(client.get("/en/account/history"))
     assert poll(client, etag).status_code == 304

@@ -7,15 +7,8 @@ import re
 import pytest
 from lxml import etree
 
-from tests.journeys import JOURNEYS, load, walk
-from webapp.services import catalogue
-
-SLUGS = sorted(p.stem for p in JOURNEYS.glob("*.yaml"))
-
-
-def _service(slug):
-    return next(p for p in catalogue() if p.slug == slug)
-
+from tests.journeys import SLUGS, load, walk
+from webapp.services import catalogue, find
 
 def test_every_online_service_has_a_journey(app):
     with app.app_context():
@@ -28,7 +21,7 @@ def test_every_online_service_has_a_journey(app):
 def test_happy_path_reaches_check_your_answers(app, client, slug, lang):
     journey = load(slug)
     with app.app_context():
-        service = _service(slug)
+        service = find(slug)
     page = walk(client, service, journey, lang=lang)
     assert page.request.path.endswith("/check"), page.request.path
     assert page.status_code == 200
@@ -54,7 +47,7 @@ def _not_eligible_cases():
 @pytest.mark.parametrize("slug,case", list(_not_eligible_cases()))
 def test_not_eligible_branches_explain_and_offer_the_offline_route(app, client, slug, case):
     with app.app_context():
-        service = _service(slug)
+        service = find(slug)
     page = walk(client, service, case)
     assert page.request.path.endswith("/not-eligible"), page.request.path
     assert case["reason"] in page.text
@@ -68,11 +61,11 @@ def test_every_confirmation_page_is_words_for_people(app, client, slug, lang):
     empty passport text (two of the ten say nothing of the online result) went through gettext."""
     from signing.xmldsig import sign_enveloped
     from tests.conftest import catalogue_header
-    from tests.test_eds import issued, key, send
+    from tests.helpers import issued, key, send
 
     journey = load(slug)
     with app.app_context():
-        service = _service(slug)
+        service = find(slug)
     walk(client, service, journey, lang=lang)
     sent = send(client, sign_enveloped(issued(client, slug, lang), key(app, journey["citizen"])), slug, lang)
     assert sent.status_code == 302 and sent.location.endswith("/sent"), sent.text[:2000]
@@ -101,7 +94,7 @@ def _all_walks():
 def test_the_number_of_steps_never_jumps(app, client, slug, journey):
     """M in "Step N of M" stays the same from one step to the next, or is not given at all (issue 13)."""
     with app.app_context():
-        service = _service(slug)
+        service = find(slug)
     pages = []
     last = walk(client, service, journey, pages=pages)
     counts = _step_counts(pages)
@@ -125,7 +118,7 @@ def test_a_leave_that_cannot_be_true_is_refused_with_a_translated_reason(app, cl
     certificate = {"number": "LN-2030-1", "from": "2030-01-01", "to": "2030-01-01"}
     impossible = {**journey, "answers": {**journey["answers"], "certificate-details": {"certificates": [certificate]}}}
     with app.app_context():
-        service = _service("maternity-and-adoption")
+        service = find("maternity-and-adoption")
     with pytest.raises(AssertionError, match="step certificate-details refused the answers") as refused:
         walk(client, service, impossible, lang=lang)
     dates = next(f for f in service.wizard.step("certificate-details").fields[0].fields if f.id == "from")
@@ -142,7 +135,7 @@ def test_a_leave_that_cannot_be_true_is_refused_with_a_translated_reason(app, cl
                                         ("en", "Kainar village, Abai district")])
 def test_registry_places_are_written_in_the_application_language(app, client, lang, place):
     with app.app_context():
-        service = _service("semipalatinsk-compensation")
+        service = find("semipalatinsk-compensation")
     walk(client, service, load("semipalatinsk-compensation"), lang=lang)
     xml = client.get(f"/{lang}/services/semipalatinsk-compensation/apply/application.xml").text
     assert f'<fact name="residencePeriod">maximum|{place}|1961-09-25|1978-06-30</fact>' in xml
@@ -154,7 +147,7 @@ def test_what_happened_is_a_paragraph_with_a_character_count(app, client):
     from tests.journeys import token
 
     with app.app_context():
-        service = _service("local-social-assistance")
+        service = find("local-social-assistance")
     journey = load("local-social-assistance")
     unanswered = {**journey, "answers": {k: v for k, v in journey["answers"].items() if k != "circumstances"}}
     with pytest.raises(AssertionError, match="step circumstances refused"):

@@ -93,8 +93,8 @@ def test_the_t_filter_refuses_an_empty_text_under_test_and_shows_nothing_in_serv
 
 def test_a_russian_sentence_ending_in_a_date_has_one_full_stop(app, client):
     """Issue 13: the Russian confirmation said "… до 3 декабря 2026 г.." (CLDR's "г." plus the full stop)."""
-    from tests.test_sms_signing import ask_for_password, enter, last_code
-    from tests.test_eds import at_check
+    from tests.helpers import ask_for_password, enter, last_code
+    from tests.helpers import at_check
 
     at_check(client, lang="ru")
     sent = ask_for_password(client, "/ru/services/child-care-under-one/apply")

@@ -15,7 +15,7 @@ import pytest
 
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import NATIONAL_TEST_PKI
-from tests.test_eds import _refused
+from tests.helpers import refused
 from webapp.config import REPO_ROOT
 from webapp.signatures import NATIONAL_TEST_CA_FILES, trusted_ca_files
 
@@ -64,10 +64,10 @@ def test_the_config_switch_reads_the_environment(value, on):
 
 def test_trusted_an_expired_national_test_certificate_is_expired(app, client, sandbox_trust):
     sandbox_trust(True)
-    _refused(app, client, lambda document: sign_enveloped(document, NATIONAL_TEST_KEY), "Your certificate has expired")
+    refused(app, client, lambda document: sign_enveloped(document, NATIONAL_TEST_KEY), "Your certificate has expired")
 
 
 def test_not_trusted_a_national_test_certificate_is_told_as_one(app, client, sandbox_trust):
     sandbox_trust(False)
-    _refused(app, client, lambda document: sign_enveloped(document, NATIONAL_TEST_KEY),
+    refused(app, client, lambda document: sign_enveloped(document, NATIONAL_TEST_KEY),
              "is a test certificate of the National Certification Authority")

@@ -83,3 +83,17 @@ def test_the_eligibility_rule_of_the_new_service(eleven_app):
     page = walk(client, service, {"citizen": "900517401370", "answers": {"heating": {"heating": "gas"}}})
     assert page.request.path.endswith("/not-eligible")
     assert "only for homes heated with coal or wood" in page.text
+
+
+@pytest.mark.parametrize("citizen", [
+    "811108409267",  # no children
+    "880505459231",  # children of 10 and 15: the definition's selection leaves them out
+])
+def test_a_rule_on_a_selection_of_registry_records_needs_no_code(eleven_app, citizen):
+    client = eleven_app.test_client()
+    with eleven_app.app_context():
+        service = next(p for p in catalogue() if p.slug == "winter-fuel-allowance")
+    page = walk(client, service, {"citizen": citizen, "answers": {"heating": {"heating": "coal"}}})
+    assert page.request.path.endswith("/not-eligible")
+    assert "households with a child under seven" in page.text
+    assert "only for homes heated with coal" not in page.text

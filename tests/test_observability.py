@@ -10,7 +10,7 @@ import pytest
 from signing.xmldsig import sign_enveloped
 
 from tests.conftest import MOTHER_WITH_BABY
-from tests.test_eds import challenge, eds_login, key
+from tests.helpers import challenge, eds_login, key
 from webapp import create_app, observability
 from webapp.config import TestConfig
 

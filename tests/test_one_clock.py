@@ -14,7 +14,7 @@ from lxml import html
 
 from signing.xmldsig import sign_enveloped
 from tests.journeys import JOURNEYS, load, walk
-from tests.test_eds import issued, key, send
+from tests.helpers import issued, key, send
 from webapp import clock
 from webapp.config import REPO_ROOT
 from webapp.extensions import db
@@ -203,14 +203,14 @@ def test_every_date_shown_follows_the_pinned_day(app, client, pinned, slug):
 def test_the_providers_steps_and_windows_follow_the_pinned_day(app, client, pinned):
     """Registered, then a provisional refusal from the console: stamped on the pinned day, with
     the citizen's objection window and the hearing counted in working days from it."""
-    from tests.test_sandbox_operator import act
+    from tests.helpers import operator_acts
     from webapp.provider import lifecycle
     from webapp.working_days import WorkingCalendar
 
     record, _ = sign_and_send(app, client, "child-care-under-one")
     console = app.test_client()
-    assert act(console, record.number, "registered").status_code == 302
-    assert act(console, record.number, "provisional_refusal", reason="The birth was registered abroad.").status_code == 302
+    assert operator_acts(console, record.number, "registered").status_code == 302
+    assert operator_acts(console, record.number, "provisional_refusal", reason="The birth was registered abroad.").status_code == 302
     calendar = WorkingCalendar()
     objection_due = calendar.add(pinned, lifecycle.OBJECTION_WORKING_DAYS)
 
@@ -227,6 +227,6 @@ def test_the_providers_steps_and_windows_follow_the_pinned_day(app, client, pinn
     rows = summary(console.get(f"/en/sandbox/operator/applications/{record.number}"))
     assert rows["Registered by the provider"] == [pinned] and rows["The citizen’s deadline"] == [objection_due]
     # The hearing: no refusal before three working days after the notice, counted from the pinned day.
-    refused = act(console, record.number, "refused", reason="The birth was registered abroad.")
+    refused = operator_acts(console, record.number, "refused", reason="The birth was registered abroad.")
     assert refused.status_code == 409
     assert calendar.add(pinned, lifecycle.HEARING_WORKING_DAYS) in dates_in(refused.text)

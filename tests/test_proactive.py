@@ -42,7 +42,7 @@ def flashed(client, response) -> str:
 def send_on_the_portal(app, iin=MOTHER_WITH_BABY, slug=SERVICE) -> str:
     """The citizen applies on the portal herself, with her EDS; the application's number."""
     from signing.xmldsig import sign_enveloped
-    from tests.test_eds import at_check, issued, key, send
+    from tests.helpers import at_check, issued, key, send
 
     portal = app.test_client()
     at_check(portal, slug)
@@ -101,7 +101,7 @@ def test_no_declines(app, client):
 
 
 def test_a_draft_begun_on_the_portal_is_not_overwritten(app, client):
-    from tests.test_eds import at_check
+    from tests.helpers import at_check
 
     offer(client)
     at_check(app.test_client())  # after the offer, she starts on the portal
@@ -114,7 +114,7 @@ def test_a_draft_begun_on_the_portal_is_not_overwritten(app, client):
 
 
 def test_no_offer_goes_to_someone_with_a_draft_on_the_portal(app, client):
-    from tests.test_eds import at_check
+    from tests.helpers import at_check
 
     at_check(app.test_client())
     assert "the citizen has already started this application on the portal" in flashed(client, offer(client))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -209,10 +208,8 @@ def test_gunicorn_serves_production_with_the_deploy_config(tmp_path):
         status, headers, body = _get(server.url + "/healthz")
         assert status == 200 and json.loads(body) == {"status": "ok"}
         assert "Set-Cookie" not in headers and headers["Strict-Transport-Security"]
-        started = time.monotonic()
         status, _, body = _get(server.url + "/readyz")
         assert status == 503 and json.loads(body)["checks"]["database"]["ok"] is False
-        assert time.monotonic() - started < 8
         for _ in range(6):
             assert _get(server.url + "/en/no-such-page")[0] == 404
         status, _, body = _get(server.url + "/metrics")

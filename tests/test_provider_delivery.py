@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
-from tests.test_eds import at_check, issued, key, send
-from webapp.jobs import queue as jobs
+from tests.fake_http import FakeHttpServer, Reply, scripted
+from tests.helpers import at_check, sign_and_send
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
 from webapp.models import Application
@@ -26,75 +22,18 @@ from webapp.sandbox.gateways import SandboxProvider
 USER, PASSWORD = "qyzmet", "provider-secret"
 
 
-class FakeProvider:
-    """The provider's system on 127.0.0.1: answers each POST by a script, records what it got.
+def _reply(status: int, _count: int) -> Reply:
+    return Reply(status, b"received" if status < 300 else b"no")
 
-    Script items: a status code, or ("slow", seconds, status). The last item repeats.
-    Wrong basic-auth credentials always get 401.
-    """
 
-    def __init__(self, *script):
-        self.script = list(script) or [200]
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fake.requests.append({"body": body, "headers": dict(self.headers)})
-                action = fake.script.pop(0) if len(fake.script) > 1 else fake.script[0]
-                if isinstance(action, tuple):
-                    _slow, seconds, action = action
-                    time.sleep(seconds)
-                expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-                status = action if self.headers.get("Authorization") == expected else 401
-                payload = b"received" if status < 300 else b"no"
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up waiting (a timeout test)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/applications"
-
-    def adapter(self, password: str = PASSWORD, timeout: float = 2) -> HttpProvider:
-        return HttpProvider(self.url, USER, password, timeout=timeout)
-
-    def keys(self) -> list[str]:
-        return [request["headers"].get("Idempotency-Key") for request in self.requests]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def adapter(server: FakeHttpServer, password: str = PASSWORD, timeout: float = 2) -> HttpProvider:
+    return HttpProvider(server.url("/applications"), USER, password, timeout=timeout)
 
 
 @pytest.fixture
-def fake():
-    servers = []
-
-    def start(*script):
-        server = FakeProvider(*script)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+def fake(http_server):
+    """The provider's system on 127.0.0.1, answering each POST by a script (see tests.fake_http.scripted)."""
+    return lambda *script: http_server(scripted(script, USER, PASSWORD, _reply))
 
 
 @pytest.fixture
@@ -111,7 +50,7 @@ def use(app, monkeypatch, adapter):
 def submit(app, client) -> Application:
     """The mother of a baby sends her child-care application, signed with EDS."""
     at_check(client)
-    response = send(client, sign_enveloped(issued(client), key(app)))
+    response = sign_and_send(app, client)
     assert response.status_code == 302, response.text[:2000]
     with app.app_context():
         application = db.session.scalar(db.select(Application))
@@ -150,14 +89,14 @@ def test_the_sandbox_adapter_schedules_the_automatic_decision_only_in_automatic_
 
 def test_http_provider_posts_the_signed_xml_with_an_idempotency_key(fake):
     server = fake(201)
-    reference = server.adapter().deliver(Handover(1, "2026-0000001", "child-care-under-one", b"<signed/>"))
+    reference = adapter(server).deliver(Handover(1, "2026-0000001", "child-care-under-one", b"<signed/>"))
     assert reference == "received"
     [request] = server.requests
-    assert request["body"] == b"<signed/>"
-    assert request["headers"]["Content-Type"].startswith("application/xml")
-    assert request["headers"]["Idempotency-Key"] == "2026-0000001"
-    assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(b"qyzmet:provider-secret").decode()
-    assert "provider-secret" not in repr(server.adapter())
+    assert request.body == b"<signed/>"
+    assert request.headers["Content-Type"].startswith("application/xml")
+    assert request.headers["Idempotency-Key"] == "2026-0000001"
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"qyzmet:provider-secret").decode()
+    assert "provider-secret" not in repr(adapter(server))
 
 
 @pytest.mark.parametrize(
@@ -168,16 +107,16 @@ def test_http_provider_posts_the_signed_xml_with_an_idempotency_key(fake):
 def test_http_provider_failures(fake, status, failure):
     server = fake(status)
     with pytest.raises(failure, match=str(status)):
-        server.adapter().deliver(Handover(1, "2026-0000001", "x", b"<signed/>"))
+        adapter(server).deliver(Handover(1, "2026-0000001", "x", b"<signed/>"))
     assert len(server.requests) == 1
 
 
 def test_http_provider_timeout_and_no_answer_are_temporary(fake):
     server = fake(("slow", 1.0, 200))
     with pytest.raises(TemporaryFailure, match="timed out"):
-        server.adapter(timeout=0.2).deliver(Handover(1, "n", "x", b"<signed/>"))
-    closed = FakeProvider()
-    url = closed.url
+        adapter(server, timeout=0.2).deliver(Handover(1, "n", "x", b"<signed/>"))
+    closed = FakeHttpServer(scripted((), USER, PASSWORD, _reply))
+    url = closed.url("/applications")
     closed.close()
     with pytest.raises(TemporaryFailure):
         HttpProvider(url, USER, PASSWORD, timeout=1).deliver(Handover(1, "n", "x", b"<signed/>"))
@@ -188,12 +127,12 @@ def test_http_provider_timeout_and_no_answer_are_temporary(fake):
 
 def test_the_job_delivers_the_signed_application_once(app, client, fake, monkeypatch, quick_retries):
     server = fake(200)
-    use(app, monkeypatch, server.adapter())
+    use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is not None
     [request] = server.requests
-    assert request["body"] == application.signed_xml
-    assert request["headers"]["Idempotency-Key"] == application.number
+    assert request.body == application.signed_xml
+    assert request.headers["Idempotency-Key"] == application.number
     # A duplicate or late job for the same application does nothing.
     with app.app_context():
         delivery.enqueue(application.id)
@@ -204,23 +143,23 @@ def test_the_job_delivers_the_signed_application_once(app, client, fake, monkeyp
 
 def test_a_server_error_is_retried_with_the_same_idempotency_key(app, client, fake, monkeypatch, quick_retries):
     server = fake(500, 503, 200)
-    use(app, monkeypatch, server.adapter())
+    use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is not None
-    assert server.keys() == [application.number] * 3
+    assert server.header("Idempotency-Key") == [application.number] * 3
 
 
 def test_a_timeout_is_retried(app, client, fake, monkeypatch, quick_retries):
     server = fake(("slow", 1.0, 200), 200)
-    use(app, monkeypatch, server.adapter(timeout=0.2))
+    use(app, monkeypatch, adapter(server, timeout=0.2))
     application = submit(app, client)
     assert application.delivered_at is not None
-    assert server.keys() == [application.number] * 2
+    assert server.header("Idempotency-Key") == [application.number] * 2
 
 
 def test_a_refused_delivery_is_not_retried(app, client, fake, monkeypatch, quick_retries):
     server = fake(400)
-    use(app, monkeypatch, server.adapter())
+    use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is None
     assert len(server.requests) == 1
@@ -229,19 +168,19 @@ def test_a_refused_delivery_is_not_retried(app, client, fake, monkeypatch, quick
 
 def test_wrong_credentials_are_not_retried(app, client, fake, monkeypatch, quick_retries):
     server = fake(200)
-    use(app, monkeypatch, server.adapter(password="wrong"))
+    use(app, monkeypatch, adapter(server, password="wrong"))
     application = submit(app, client)
     assert application.delivered_at is None and len(server.requests) == 1
 
 
 def test_a_provider_that_stays_down_is_given_up_after_the_retries(app, client, fake, monkeypatch, quick_retries):
     server = fake(500)
-    use(app, monkeypatch, server.adapter())
+    use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is None
     assert len(server.requests) == 1 + app.config["PROVIDER_RETRIES"]
     # Later, by hand or by a new job, it is delivered, once.
-    server.script = [200]
+    server.answer.script = [200]
     with app.app_context():
         assert delivery.deliver(application.id) == delivery.DELIVERED
         assert delivery.deliver(application.id) == delivery.ALREADY_DELIVERED
@@ -265,7 +204,7 @@ def test_submission_succeeds_when_the_queue_is_down(app, client, monkeypatch, ca
     # Alembic's fileConfig (migrations/env.py) disabled the loggers that existed when the test database was made.
     monkeypatch.setattr(logging.getLogger("webapp.applications.submission"), "disabled", False)
     at_check(client)
-    response = send(client, sign_enveloped(issued(client), key(app)))
+    response = sign_and_send(app, client)
     assert response.status_code == 302
     page = client.get(response.location)
     assert page.status_code == 200 and "Application sent" in page.text
@@ -275,26 +214,17 @@ def test_submission_succeeds_when_the_queue_is_down(app, client, monkeypatch, ca
     assert "Could not queue the delivery" in caplog.text
 
 
-def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch, tmp_path):
+def test_a_real_consumer_retries_after_the_delay(app, client, fake, monkeypatch, real_queue):
     """Not in immediate mode: SQLite-backed Huey, a consumer in threads, a scheduled retry."""
     server = fake(500, 200)
-    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
-    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "PROVIDER_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
-    use(app, monkeypatch, server.adapter())
+    use(app, monkeypatch, adapter(server))
     application = submit(app, client)
     assert application.delivered_at is None  # the citizen's request does not wait for the provider
     with app.app_context():
-        jobs.start_consumer(app, workers=1)
-        try:
-            deadline = time.monotonic() + 20
-            while delivered_at(app, application.id) is None and time.monotonic() < deadline:
-                time.sleep(0.1)
-        finally:
-            jobs.stop_consumer(app)
+        real_queue(lambda: delivered_at(app, application.id) is not None)
     assert delivered_at(app, application.id) is not None
-    assert server.keys() == [application.number] * 2
+    assert server.header("Idempotency-Key") == [application.number] * 2
 
 
 # ── configuration ───────────────────────────────────────────────────────

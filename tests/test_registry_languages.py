@@ -100,7 +100,7 @@ def _pages(app, client, iin: str):
         if not service.wizard:
             continue
         with app.test_request_context("/en/"):
-            facts = RegistryFacts(person, registries, today(), "en")
+            facts = RegistryFacts(person, registries, today(), "en", service.wizard.selections)
             sets = list(_answer_sets(service, facts))
         for answers, shown in sets:
             with app.app_context():

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from decimal import Decimal
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
-from tests.test_eds import at_check, issued, key, send
+from tests.helpers import at_check, operator_acts, operator_page, sign_and_send, stored_application
 from webapp import clock, create_app
 from webapp.jobs import queue as jobs
-from webapp.applications.submission import registration_number
 from webapp.extensions import db
 from webapp.models import Application, ApplicationEvent, Notification
 from webapp.provider import delivery, lifecycle
@@ -33,26 +30,6 @@ MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc)
 THURSDAY = dt.datetime(2026, 11, 26, 9, tzinfo=dt.timezone.utc)
 
 
-def stored(app, iin=MOTHER_WITH_BABY, answers=None, *, submitted_at=MONDAY, due_on=dt.date(2026, 12, 3),
-           slug=CHILD_CARE, language="en") -> str:
-    """An application as submission stores it (the signature itself does not matter here); its number."""
-    if answers is None:
-        answers = {"child": "260203606639", "account": "KZ435639722818662011"}
-    with app.app_context():
-        record = Application(
-            iin=iin, service_slug=slug, language=language, answers=answers, document_nonce=secrets.token_hex(16),
-            document=b"<application/>", document_sha256="0" * 64, signed_xml=b"<signed/>", signed_with="eds",
-            signer_name="Test", signer_serial="1", signer_issuer="Test CA", signed_at=submitted_at,
-            submitted_at=submitted_at, due_on=due_on, status="sent",
-        )
-        db.session.add(record)
-        db.session.flush()
-        record.number = registration_number(record)
-        db.session.add(ApplicationEvent(application_id=record.id, status="sent", at=submitted_at, data={}))
-        db.session.commit()
-        return record.number
-
-
 def state(app, number) -> Application:
     with app.app_context():
         application = db.session.scalar(db.select(Application).filter_by(number=number))
@@ -66,16 +43,6 @@ def notifications(app, number) -> list[str]:
         return list(db.session.scalars(
             db.select(Notification.kind).filter_by(application_id=application.id).order_by(Notification.id)
         ))
-
-
-def page_path(number, lang="en") -> str:
-    return f"/{lang}/sandbox/operator/applications/{number}"
-
-
-def act(client, number, status, lang="en", **form):
-    """Press one action's button on the application page, with its CSRF token."""
-    token = csrf_token(client, page_path(number, lang))
-    return client.post(f"{page_path(number, lang)}/{status}", data={"csrf_token": token, **form})
 
 
 def problem(response) -> str:
@@ -98,8 +65,8 @@ def test_the_short_address_redirects_to_the_testers_language(client):
 
 
 def test_the_list_shows_applications_newest_first_with_an_overdue_flag(app, client):
-    older = stored(app, submitted_at=MONDAY - dt.timedelta(days=20), due_on=dt.date(2026, 11, 13))
-    newer = stored(app, BIRTH_BEFORE_2007, {"child": HER_SON}, submitted_at=MONDAY)
+    older = stored_application(app, submitted_at=MONDAY - dt.timedelta(days=20), due_on=dt.date(2026, 11, 13))
+    newer = stored_application(app, BIRTH_BEFORE_2007, {"child": HER_SON}, submitted_at=MONDAY)
     page = client.get("/en/sandbox/operator")
     assert page.status_code == 200
     text = page.text
@@ -111,8 +78,8 @@ def test_the_list_shows_applications_newest_first_with_an_overdue_flag(app, clie
 
 
 def test_the_list_filters_by_status(app, client):
-    first = stored(app)
-    second = stored(app, BIRTH_BEFORE_2007, {"child": HER_SON})
+    first = stored_application(app)
+    second = stored_application(app, BIRTH_BEFORE_2007, {"child": HER_SON})
     with app.test_request_context():
         say(second, "registered", at=MONDAY)
     page = client.get("/en/sandbox/operator", query_string={"status": "registered"})
@@ -126,22 +93,22 @@ def test_the_list_filters_by_status(app, client):
 
 
 def test_an_unknown_application_is_not_found(client):
-    assert client.get(page_path("2099-9999999")).status_code == 404
+    assert client.get(operator_page("2099-9999999")).status_code == 404
 
 
 # ── the application page and its actions ────────────────────────────────
 
 
 def test_the_page_offers_what_the_lifecycle_allows_now(app, client):
-    number = stored(app)
-    page = client.get(page_path(number))
+    number = stored_application(app)
+    page = client.get(operator_page(number))
     assert page.status_code == 200
     forms = re.findall(rf'action="/en/sandbox/operator/applications/{number}/([a-z_]+)"', page.text)
     assert forms == ["auto", "registered"]
     assert "The automatic rules would assign" in page.text
     with app.test_request_context():
         say(number, "registered", at=MONDAY)
-    page = client.get(page_path(number))
+    page = client.get(operator_page(number))
     forms = re.findall(rf'action="/en/sandbox/operator/applications/{number}/([a-z_]+)"', page.text)
     assert forms == ["auto", "in_processing", "documents_requested", "provisional_refusal", "assigned"]
     # The assignment starts from the rules' amount and period: from the birth to the first birthday.
@@ -149,15 +116,15 @@ def test_the_page_offers_what_the_lifecycle_allows_now(app, client):
 
 
 def test_every_action_through_the_page(app, client):
-    number = stored(app)
-    assert act(client, number, "registered").status_code == 302
+    number = stored_application(app)
+    assert operator_acts(client, number, "registered").status_code == 302
     assert state(app, number).status == "registered"
     # In processing, with the term extended (8 working days, extendable to 8: so within it).
-    response = act(client, number, "in_processing", **date_fields("due_on", dt.date(2026, 12, 3)))
+    response = operator_acts(client, number, "in_processing", **date_fields("due_on", dt.date(2026, 12, 3)))
     assert response.status_code == 200 and "must be on or after" in problem(response)
-    assert act(client, number, "in_processing").status_code == 302
+    assert operator_acts(client, number, "in_processing").status_code == 302
     assert state(app, number).status == "in_processing"
-    response = act(client, number, "documents_requested",
+    response = operator_acts(client, number, "documents_requested",
                    documents="Birth certificate issued abroad\n\n  Marriage certificate  ")
     assert response.status_code == 302
     application = state(app, number)
@@ -171,10 +138,10 @@ def test_every_action_through_the_page(app, client):
         record = db.session.scalar(db.select(Application).filter_by(number=number))
         lifecycle.record(record, "documents_provided", at=MONDAY + dt.timedelta(hours=2), data={})
         db.session.commit()
-    response = act(client, number, "provisional_refusal", reason="The birth was registered abroad.")
+    response = operator_acts(client, number, "provisional_refusal", reason="The birth was registered abroad.")
     assert response.status_code == 302 and state(app, number).status == "provisional_refusal"
     # The hearing: a refusal today is refused, and the page says why and until when.
-    response = act(client, number, "refused", reason="The birth was registered abroad.")
+    response = operator_acts(client, number, "refused", reason="The birth was registered abroad.")
     assert response.status_code == 409
     assert "3 working days after the provisional refusal" in problem(response)
     assert state(app, number).status == "provisional_refusal"
@@ -185,7 +152,7 @@ def test_every_action_through_the_page(app, client):
     from webapp.working_days import WorkingCalendar
 
     after_hearing = WorkingCalendar().add(today, lifecycle.HEARING_WORKING_DAYS)
-    response = act(client, number, "refused", reason="The birth was registered abroad.",
+    response = operator_acts(client, number, "refused", reason="The birth was registered abroad.",
                    **date_fields("dated", after_hearing))
     assert response.status_code == 302
     assert state(app, number).status == "refused"
@@ -193,15 +160,15 @@ def test_every_action_through_the_page(app, client):
         "registered", "in_processing", "documents_requested", "provisional_refusal", "refused",
     ]
     # A decided application offers nothing more.
-    page = client.get(page_path(number))
+    page = client.get(operator_page(number))
     assert "Nothing now" in page.text
     assert not re.findall(rf'action="/en/sandbox/operator/applications/{number}/', page.text)
 
 
 def test_assign_through_the_page(app, client):
-    number = stored(app)
-    act(client, number, "registered")
-    response = act(client, number, "assigned", amount="54 321,50",
+    number = stored_application(app)
+    operator_acts(client, number, "registered")
+    response = operator_acts(client, number, "assigned", amount="54 321,50",
                    **date_fields("period_from", dt.date(2026, 2, 3)), **date_fields("period_to", dt.date(2027, 2, 3)))
     assert response.status_code == 302
     assert state(app, number).status == "assigned"
@@ -214,9 +181,9 @@ def test_assign_through_the_page(app, client):
 
 
 def test_form_errors_are_shown_with_what_was_typed(app, client):
-    number = stored(app)
-    act(client, number, "registered")
-    response = act(client, number, "assigned", amount="a lot", **{"period_from-day": "31", "period_from-month": "2",
+    number = stored_application(app)
+    operator_acts(client, number, "registered")
+    response = operator_acts(client, number, "assigned", amount="a lot", **{"period_from-day": "31", "period_from-month": "2",
                                                                    "period_from-year": "2026"})
     assert response.status_code == 200
     assert response.text.split("</title>")[0].count("Error:") == 1
@@ -224,25 +191,25 @@ def test_form_errors_are_shown_with_what_was_typed(app, client):
     assert summary == ["#assigned-amount", "#assigned-period-from-day", "#assigned-period-to-day"]
     assert 'value="a lot"' in response.text and 'value="31"' in response.text
     assert 'aria-invalid="true"' in response.text
-    response = act(client, number, "provisional_refusal", reason="   ")
+    response = operator_acts(client, number, "provisional_refusal", reason="   ")
     assert "Reason: enter it to send the message" in problem(response)
-    response = act(client, number, "documents_requested", documents="\n \n")
+    response = operator_acts(client, number, "documents_requested", documents="\n \n")
     assert "enter at least one document" in problem(response)
     assert state(app, number).status == "registered"
 
 
 def test_a_step_the_lifecycle_does_not_allow_is_explained(app, client):
-    number = stored(app)
-    response = act(client, number, "assigned", amount="100", **date_fields("period_from", dt.date(2026, 2, 3)),
+    number = stored_application(app)
+    response = operator_acts(client, number, "assigned", amount="100", **date_fields("period_from", dt.date(2026, 2, 3)),
                    **date_fields("period_to", dt.date(2027, 2, 3)))
     assert response.status_code == 409
     assert "An application that is “New” cannot become “Assigned”" in problem(response)
     assert state(app, number).status == "sent"
-    assert client.post(f"{page_path(number)}/withdrawn", data={"csrf_token": csrf_token(client, page_path(number))}).status_code == 404
+    assert client.post(f"{operator_page(number)}/withdrawn", data={"csrf_token": csrf_token(client, operator_page(number))}).status_code == 404
 
 
 def test_a_decision_after_an_objection_refers_to_it(app, client):
-    number = stored(app)
+    number = stored_application(app)
     with app.test_request_context():
         say(number, "registered", at=MONDAY - dt.timedelta(days=7))
         say(number, "provisional_refusal", at=MONDAY - dt.timedelta(days=7), reason="No birth record.")
@@ -251,9 +218,9 @@ def test_a_decision_after_an_objection_refers_to_it(app, client):
         lifecycle.record(record, "objection", at=MONDAY - dt.timedelta(days=6),
                          data={"request": "O-2026-0000001", "text": "The birth is on record since February."})
         db.session.commit()
-    page = client.get(page_path(number))
+    page = client.get(operator_page(number))
     assert "O-2026-0000001" in page.text and "The birth is on record since February." in page.text
-    response = act(client, number, "refused", reason="No birth record.")
+    response = operator_acts(client, number, "refused", reason="No birth record.")
     assert response.status_code == 302
     with app.app_context():
         refusal = db.session.scalar(db.select(Notification).filter_by(kind="refused"))
@@ -261,28 +228,28 @@ def test_a_decision_after_an_objection_refers_to_it(app, client):
 
 
 def test_actions_need_the_csrf_token(app, client):
-    number = stored(app)
-    assert client.post(f"{page_path(number)}/registered").status_code == 400
+    number = stored_application(app)
+    assert client.post(f"{operator_page(number)}/registered").status_code == 400
     assert state(app, number).status == "sent"
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_the_console_in_another_language(app, client, lang):
-    number = stored(app)
+    number = stored_application(app)
     listing = client.get(f"/{lang}/sandbox/operator")
     assert listing.status_code == 200 and f'<html lang="{lang}">' in listing.text
     assert number in listing.text
-    page = client.get(page_path(number, lang))
+    page = client.get(operator_page(number, lang))
     assert page.status_code == 200
-    response = act(client, number, "registered", lang=lang)
-    assert response.status_code == 302 and response.location.endswith(page_path(number, lang))
+    response = operator_acts(client, number, "registered", lang=lang)
+    assert response.status_code == 302 and response.location.endswith(operator_page(number, lang))
     assert state(app, number).status == "registered"
     assert f'<html lang="{lang}">' in client.get(response.location).text
 
 
 def test_the_signed_application_can_be_downloaded(app, client):
-    number = stored(app)
-    response = client.get(f"{page_path(number)}/signed.xml")
+    number = stored_application(app)
+    response = client.get(f"{operator_page(number)}/signed.xml")
     assert response.data == b"<signed/>" and response.mimetype == "application/xml"
 
 
@@ -313,7 +280,7 @@ def automatic(app, monkeypatch):
 
 def test_automatic_mode_assigns_an_eligible_child_care_application(app, client, automatic):
     at_check(client)
-    response = send(client, sign_enveloped(issued(client), key(app)))
+    response = sign_and_send(app, client)
     assert response.status_code == 302
     with app.app_context():
         application = db.session.scalar(db.select(Application))
@@ -328,7 +295,7 @@ def test_automatic_mode_assigns_an_eligible_child_care_application(app, client, 
 
 
 def test_automatic_mode_refuses_a_birth_registered_before_2007(app, automatic):
-    number = stored(app, BIRTH_BEFORE_2007, {"child": HER_SON, "account": "KZ000000000000000000"}, language="ru")
+    number = stored_application(app, BIRTH_BEFORE_2007, {"child": HER_SON, "account": "KZ000000000000000000"}, language="ru")
     with app.app_context():
         application_id = db.session.scalar(db.select(Application.id).filter_by(number=number))
         delivery.enqueue(application_id)
@@ -347,7 +314,7 @@ def test_automatic_mode_refuses_a_birth_registered_before_2007(app, automatic):
 
 
 def test_automatic_decisions_are_dated_so_the_hearing_rule_holds(app):
-    number = stored(app, BIRTH_BEFORE_2007, {"child": HER_SON})
+    number = stored_application(app, BIRTH_BEFORE_2007, {"child": HER_SON})
     with app.app_context():
         application_id = db.session.scalar(db.select(Application.id).filter_by(number=number))
         decision = auto_decide.decide_application(application_id, at=MONDAY)
@@ -363,8 +330,8 @@ def test_automatic_decisions_are_dated_so_the_hearing_rule_holds(app):
 
 def test_the_rules_check_the_chosen_record_against_the_registry(app):
     # The mother's daughter is under one and her birth is on record; a son she does not have is not.
-    eligible = stored(app)
-    unknown_child = stored(app, answers={"child": HER_SON, "account": "KZ435639722818662011"})
+    eligible = stored_application(app)
+    unknown_child = stored_application(app, answers={"child": HER_SON, "account": "KZ435639722818662011"})
     with app.app_context():
         for number, assign in ((eligible, True), (unknown_child, False)):
             application = db.session.scalar(db.select(Application).filter_by(number=number))
@@ -381,13 +348,13 @@ def test_the_rules_check_the_chosen_record_against_the_registry(app):
 
 
 def test_decide_by_the_rules_from_the_page(app, client):
-    number = stored(app)
-    token = csrf_token(client, page_path(number))
-    response = client.post(f"{page_path(number)}/auto", data={"csrf_token": token})
+    number = stored_application(app)
+    token = csrf_token(client, operator_page(number))
+    response = client.post(f"{operator_page(number)}/auto", data={"csrf_token": token})
     assert response.status_code == 302
     assert state(app, number).status == "assigned"
     assert "Decided by the rules" in client.get(response.location).text
-    response = client.post(f"{page_path(number)}/auto", data={"csrf_token": token})
+    response = client.post(f"{operator_page(number)}/auto", data={"csrf_token": token})
     assert response.status_code == 409 and "new or registered" in problem(response)
 
 
@@ -399,7 +366,7 @@ def test_a_real_consumer_decides_after_the_delay(app, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
     monkeypatch.setitem(app.extensions, "provider_gateway", SandboxProvider(auto_decide=True, auto_decide_seconds=1))
-    number = stored(app)
+    number = stored_application(app)
     with app.app_context():
         delivery.enqueue(db.session.scalar(db.select(Application.id).filter_by(number=number)))
     assert state(app, number).delivered_at is None  # queued, not yet run
@@ -422,29 +389,29 @@ SEMIPALATINSK_CITIZEN = "610925477645"
 
 def test_a_one_off_compensation_is_assigned_once_not_monthly(app, client):
     """Issue 13: the Semipalatinsk one-off compensation was offered as a monthly amount with a period."""
-    number = stored(app, SEMIPALATINSK_CITIZEN, {"account": "KZ886016101406349445"}, slug="semipalatinsk-compensation")
-    page = client.get(page_path(number)).text
+    number = stored_application(app, SEMIPALATINSK_CITIZEN, {"account": "KZ886016101406349445"}, slug="semipalatinsk-compensation")
+    page = client.get(operator_page(number)).text
     assert "paid once" in page and "a month" not in page and "Monthly amount" not in page
-    act(client, number, "registered")
-    page = client.get(page_path(number)).text
+    operator_acts(client, number, "registered")
+    page = client.get(operator_page(number)).text
     assert "Amount paid once" in page and 'name="period_from-day"' not in page
-    response = act(client, number, "assigned", amount="519000")
+    response = operator_acts(client, number, "assigned", amount="519000")
     assert response.status_code == 302, problem(response)
     with app.app_context():
         notification = db.session.scalar(db.select(Notification).filter_by(kind="assigned"))
         assert notification.data == {"amount": "519000.00"}
-    assert "Amount paid once: ₸519,000.00" in client.get(page_path(number)).text
+    assert "Amount paid once: ₸519,000.00" in client.get(operator_page(number)).text
     # The rules assign one amount, without a period.
     with app.app_context():
-        other = db.session.scalar(db.select(Application).filter_by(number=stored(app, SEMIPALATINSK_CITIZEN,
+        other = db.session.scalar(db.select(Application).filter_by(number=stored_application(app, SEMIPALATINSK_CITIZEN,
                                   {"account": "KZ886016101406349445"}, slug="semipalatinsk-compensation")))
         decision = auto_decide.evaluate(other, today=dt.date(2026, 11, 23))
     assert decision.assign and decision.period is None and decision.amount == Decimal("519000.00")
 
 
 def test_a_monthly_payment_still_has_its_period(app, client):
-    number = stored(app)
-    page = client.get(page_path(number)).text
+    number = stored_application(app)
+    page = client.get(operator_page(number)).text
     assert "a month, from" in page
-    act(client, number, "registered")
-    assert 'name="period_from-day"' in client.get(page_path(number)).text
+    operator_acts(client, number, "registered")
+    assert 'name="period_from-day"' in client.get(operator_page(number)).text

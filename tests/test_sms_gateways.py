@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 
 from tests.conftest import MOTHER_WITH_BABY
+from tests.fake_http import FakeHttpServer, Reply, scripted
 from webapp.jobs import queue as jobs
 from webapp.config import ConfigError, ProductionConfig
 from webapp.extensions import db
@@ -25,84 +23,24 @@ PHONE = "+77011234567"
 USER, PASSWORD = "qyzmet", "gateway-secret"
 
 
-class FakeGateway:
-    """An SMS gateway on 127.0.0.1: answers each POST by a script, records what it got.
+def _reply(status: int, count: int) -> Reply:
+    body = json.dumps({"id": f"gw-{count}"} if status < 300 else {"error": "no"}).encode()
+    elsewhere = {"Location": "http://127.0.0.1:9/elsewhere"} if 300 <= status < 400 else {}
+    return Reply(status, body, "application/json", elsewhere)
 
-    Script items: a status code, or ("slow", seconds, status). The last item
-    repeats. Wrong basic-auth credentials always get 401.
-    """
 
-    def __init__(self, *script):
-        self.script = list(script) or [200]
-        self.requests: list[dict] = []
-        fake = self
+def http_gateway(server: FakeHttpServer, password: str = PASSWORD, timeout: float = 2) -> HttpGateway:
+    return HttpGateway(server.url("/sms"), USER, password, timeout=timeout)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fake.requests.append(
-                    {
-                        "json": json.loads(body),
-                        "authorization": self.headers.get("Authorization"),
-                        "content_type": self.headers.get("Content-Type"),
-                        "idempotency_key": self.headers.get("Idempotency-Key"),
-                    }
-                )
-                action = fake.script.pop(0) if len(fake.script) > 1 else fake.script[0]
-                if isinstance(action, tuple):
-                    _slow, seconds, action = action
-                    time.sleep(seconds)
-                expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-                status = action if self.headers.get("Authorization") == expected else 401
-                payload = json.dumps({"id": f"gw-{len(fake.requests)}"} if status < 300 else {"error": "no"}).encode()
-                try:
-                    self.send_response(status)
-                    if 300 <= status < 400:
-                        self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up waiting (a timeout test)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/sms"
-
-    def gateway(self, password: str = PASSWORD, timeout: float = 2) -> HttpGateway:
-        return HttpGateway(self.url, USER, password, timeout=timeout)
-
-    def ids(self) -> list[str]:
-        return [request["json"]["id"] for request in self.requests]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+def ids(server: FakeHttpServer) -> list[str]:
+    return [request.json()["id"] for request in server.requests]
 
 
 @pytest.fixture
-def fake():
-    servers = []
-
-    def start(*script):
-        server = FakeGateway(*script)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+def fake(http_server):
+    """An SMS gateway on 127.0.0.1, answering each POST by a script (see tests.fake_http.scripted)."""
+    return lambda *script: http_server(scripted(script, USER, PASSWORD, _reply))
 
 
 @pytest.fixture
@@ -148,14 +86,14 @@ def test_the_outbox_lists_newest_first(ctx):
 
 def test_http_gateway_posts_json_with_basic_auth(fake):
     server = fake(200)
-    gateway_id = server.gateway().send(Sms(to=PHONE, text="Код 123456", id="key-1"))
+    gateway_id = http_gateway(server).send(Sms(to=PHONE, text="Код 123456", id="key-1"))
     assert gateway_id == "gw-1"
     [request] = server.requests
-    assert request["json"] == {"to": PHONE, "text": "Код 123456", "id": "key-1"}
-    assert request["content_type"].startswith("application/json")
-    assert request["authorization"] == "Basic " + base64.b64encode(b"qyzmet:gateway-secret").decode()
-    assert request["idempotency_key"] == "key-1"
-    assert "gateway-secret" not in repr(server.gateway())
+    assert request.json() == {"to": PHONE, "text": "Код 123456", "id": "key-1"}
+    assert request.headers["Content-Type"].startswith("application/json")
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"qyzmet:gateway-secret").decode()
+    assert request.headers["Idempotency-Key"] == "key-1"
+    assert "gateway-secret" not in repr(http_gateway(server))
 
 
 @pytest.mark.parametrize(
@@ -166,22 +104,22 @@ def test_http_gateway_posts_json_with_basic_auth(fake):
 def test_http_gateway_failures(fake, status, failure):
     server = fake(status)
     with pytest.raises(failure, match=str(status)):
-        server.gateway().send(Sms(to=PHONE, text="x", id="key"))
+        http_gateway(server).send(Sms(to=PHONE, text="x", id="key"))
     assert len(server.requests) == 1  # a redirect is not followed
 
 
 def test_http_gateway_wrong_credentials_are_permanent(fake):
     server = fake(200)
     with pytest.raises(PermanentFailure, match="401"):
-        server.gateway(password="wrong").send(Sms(to=PHONE, text="x", id="key"))
+        http_gateway(server, password="wrong").send(Sms(to=PHONE, text="x", id="key"))
 
 
 def test_http_gateway_timeout_and_no_answer_are_temporary(fake):
     server = fake(("slow", 1.0, 200))
     with pytest.raises(TemporaryFailure, match="timed out"):
-        server.gateway(timeout=0.2).send(Sms(to=PHONE, text="x", id="key"))
-    closed = FakeGateway()
-    url = closed.url
+        http_gateway(server, timeout=0.2).send(Sms(to=PHONE, text="x", id="key"))
+    closed = FakeHttpServer(scripted((), USER, PASSWORD, _reply))
+    url = closed.url("/sms")
     closed.close()
     with pytest.raises(TemporaryFailure):
         HttpGateway(url, USER, PASSWORD, timeout=1).send(Sms(to=PHONE, text="x", id="key"))
@@ -192,24 +130,24 @@ def test_http_gateway_timeout_and_no_answer_are_temporary(fake):
 
 def test_a_server_error_is_retried_with_the_same_idempotency_key(ctx, fake, monkeypatch):
     server = fake(500, 200)
-    use(ctx, monkeypatch, server.gateway())
+    use(ctx, monkeypatch, http_gateway(server))
     message = queue()
     assert (message.status, message.attempts, message.gateway_message_id) == ("sent", 2, "gw-2")
     assert message.last_error is None
-    assert server.ids() == [message.public_id, message.public_id]
+    assert ids(server) == [message.public_id, message.public_id]
 
 
 def test_a_timeout_is_retried(ctx, fake, monkeypatch):
     server = fake(("slow", 1.0, 200), 200)
-    use(ctx, monkeypatch, server.gateway(timeout=0.2))
+    use(ctx, monkeypatch, http_gateway(server, timeout=0.2))
     message = queue()
     assert (message.status, message.attempts) == ("sent", 2)
-    assert server.ids() == [message.public_id] * 2
+    assert ids(server) == [message.public_id] * 2
 
 
 def test_a_refused_message_fails_without_retrying(ctx, fake, monkeypatch):
     server = fake(400)
-    use(ctx, monkeypatch, server.gateway())
+    use(ctx, monkeypatch, http_gateway(server))
     message = queue()
     assert (message.status, message.attempts, message.sent_at) == ("failed", 1, None)
     assert "400" in message.last_error
@@ -218,7 +156,7 @@ def test_a_refused_message_fails_without_retrying(ctx, fake, monkeypatch):
 
 def test_wrong_gateway_credentials_fail_the_message(ctx, fake, monkeypatch):
     server = fake(200)
-    use(ctx, monkeypatch, server.gateway(password="wrong"))
+    use(ctx, monkeypatch, http_gateway(server, password="wrong"))
     message = queue()
     assert (message.status, message.attempts) == ("failed", 1)
     assert "401" in message.last_error
@@ -226,17 +164,17 @@ def test_wrong_gateway_credentials_fail_the_message(ctx, fake, monkeypatch):
 
 def test_a_gateway_that_stays_down_fails_the_message_after_the_retries(ctx, fake, monkeypatch):
     server = fake(500)
-    use(ctx, monkeypatch, server.gateway())
+    use(ctx, monkeypatch, http_gateway(server))
     message = queue()
     retries = ctx.config["SMS_SEND_RETRIES"]
     assert (message.status, message.attempts) == ("failed", 1 + retries)
     assert "500" in message.last_error
-    assert len(set(server.ids())) == 1 and len(server.requests) == 1 + retries
+    assert len(set(ids(server))) == 1 and len(server.requests) == 1 + retries
 
 
 def test_a_message_is_never_sent_twice(ctx, fake, monkeypatch):
     server = fake(200)
-    use(ctx, monkeypatch, server.gateway())
+    use(ctx, monkeypatch, http_gateway(server))
     message = queue()
     assert message.status == "sent"
     # A duplicate or late job for the same message does nothing.
@@ -254,9 +192,9 @@ def test_a_message_is_never_sent_twice(ctx, fake, monkeypatch):
 
 def test_the_code_is_blanked_from_a_real_gateways_outbox(ctx, fake, monkeypatch):
     server = fake(200)
-    use(ctx, monkeypatch, server.gateway())
+    use(ctx, monkeypatch, http_gateway(server))
     message = queue(redact="123456")
-    assert server.requests[0]["json"]["text"].startswith("Code 123456 ")
+    assert server.requests[0].json()["text"].startswith("Code 123456 ")
     assert "123456" not in message.text and outbox.REDACTED in message.text
 
 
@@ -275,27 +213,22 @@ def test_without_a_gateway_messages_fail(ctx, monkeypatch):
     assert message.status == "failed" and "no SMS gateway" in message.last_error
 
 
-def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, tmp_path):
+def test_a_real_consumer_retries_after_the_delay(app, fake, monkeypatch, real_queue):
     """Not in immediate mode: SQLite-backed Huey, a consumer in threads, a scheduled retry."""
     server = fake(500, 200)
-    monkeypatch.setitem(app.config, "HUEY_IMMEDIATE", False)
-    monkeypatch.setitem(app.config, "HUEY_SQLITE_PATH", str(tmp_path / "huey.sqlite3"))
     monkeypatch.setitem(app.config, "SMS_SEND_RETRY_DELAY", 1)
-    monkeypatch.setitem(app.extensions, "jobs", {**app.extensions["jobs"], "huey": None, "tasks": {}, "consumer": None})
-    use(app, monkeypatch, server.gateway())
+    use(app, monkeypatch, http_gateway(server))
     with app.app_context():
         message = queue()
         assert message.status == "queued"  # the request does not wait for the gateway
-        jobs.start_consumer(app, workers=1)
-        try:
-            deadline = time.monotonic() + 20
-            while message.status not in ("sent", "failed") and time.monotonic() < deadline:
-                time.sleep(0.1)
-                db.session.refresh(message)
-        finally:
-            jobs.stop_consumer(app)
+
+        def done():
+            db.session.refresh(message)
+            return message.status in ("sent", "failed")
+
+        real_queue(done)
     assert (message.status, message.attempts) == ("sent", 2)
-    assert server.ids() == [message.public_id] * 2
+    assert ids(server) == [message.public_id] * 2
 
 
 # ── configuration ───────────────────────────────────────────────────────

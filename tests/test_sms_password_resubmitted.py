@@ -5,9 +5,7 @@ stored left the citizen with "This password has already been used" and nothing s
 from __future__ import annotations
 
 from tests.conftest import csrf_token
-from tests.test_eds import at_check
-from tests.test_faults import assert_unavailable_page, database_down
-from tests.test_sms_signing import ask_for_password, last_code
+from tests.helpers import ask_for_password, assert_unavailable_page, at_check, database_down, last_code
 from webapp.extensions import db
 from webapp.models import Application, OneTimeCode
 
@@ -43,7 +41,8 @@ def test_a_password_whose_application_was_not_stored_works_when_sent_again(app, 
 
 def test_a_request_password_whose_request_was_not_stored_works_when_sent_again(app, client):
     """The same for a citizen's request (here a malfunction report): the code is used with the sent request."""
-    from tests.test_citizen_requests import ACCOUNT, fill, log_in
+    from tests.conftest import log_in
+    from tests.helpers import ACCOUNT, fill
     from webapp.models import CitizenRequest
 
     log_in(client)

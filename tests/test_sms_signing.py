@@ -10,29 +10,12 @@ import pytest
 from signing import envelope
 from signing.verify import HolderType, Purpose, verify
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
-from tests.test_eds import CHILD_CARE, at_check, problem
+from tests.helpers import APPLY, CHILD_CARE, ask_for_password, at_check, enter, last_code, problem
+from tests.journeys import SLUGS
 from webapp.extensions import db
 from webapp.models import Application, ApplicationDraft, MobilePhone
 from webapp.sandbox.pki import PORTAL
 from webapp.signatures import trust_store
-
-APPLY = f"/en/services/{CHILD_CARE}/apply"
-
-
-def last_code(client, phone="+77011234567") -> str:
-    newest = client.get("/sandbox/sms.json", query_string={"phone": phone}).get_json()[0]
-    return re.search(r"\b(\d{6})\b", newest["text"]).group(1)
-
-
-def ask_for_password(client, base=APPLY):
-    token = csrf_token(client, f"{base}/check")
-    return client.post(f"{base}/sign/sms", data={"csrf_token": token})
-
-
-def enter(client, password_page: str, code: str):
-    token = csrf_token(client, password_page)
-    return client.post(password_page, data={"csrf_token": token, "code": code})
-
 
 SAYS_SMS = {"kk": "SMS-құпиясөзбен растадыңыз", "ru": "подтвердили SMS-паролем", "en": "with an SMS password on"}
 SAYS_EDS = {"kk": "ЭЦҚ", "ru": "ЭЦП", "en": "EDS"}
@@ -193,11 +176,10 @@ def test_a_bad_phone_number_is_explained_and_kept(client):
     assert 'value="12345"' in response.text
 
 
-JOURNEYS = sorted(p.stem for p in __import__("tests.journeys", fromlist=["JOURNEYS"]).JOURNEYS.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
-@pytest.mark.parametrize("slug", JOURNEYS)
+@pytest.mark.parametrize("slug", SLUGS)
 def test_every_application_can_be_signed_by_sms(app, client, slug, lang):
     from tests.journeys import load, walk
     from webapp.services import find

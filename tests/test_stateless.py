@@ -145,7 +145,7 @@ def test_an_sms_password_sent_by_one_instance_is_accepted_by_the_other(instances
 def test_an_eds_login_challenge_from_one_instance_logs_in_once_anywhere(instances, app):
     from signing.xmldsig import sign_enveloped
 
-    from tests.test_eds import challenge, eds_login, key
+    from tests.helpers import challenge, eds_login, key
 
     a, b = instances
     browser_a, browser_b, browser_c = a.test_client(), b.test_client(), a.test_client()

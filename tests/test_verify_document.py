@@ -11,7 +11,7 @@ import pytest
 from signing.verify import REASONS
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
-from tests.test_eds import key
+from tests.helpers import key
 from webapp.extensions import db
 from webapp.sandbox.provider import signed_message
 

@@ -171,3 +171,79 @@ def test_every_date_field_declares_the_range_its_meaning_allows(date_field):
     """An earliest and a latest day for every date a definition asks (issue 13: leave from 2030 to 2030)."""
     assert date_field.not_before or date_field.after, f"{date_field.id}: no earliest day (not_before or after)"
     assert date_field.not_future or date_field.not_after, f"{date_field.id}: no latest day (not_future or not_after)"
+
+
+# ── selections: a definition's own narrowing of registry records ────────
+
+
+def with_selections(selections, steps=None, eligibility=()):
+    return load_wizard({"selections": selections, "steps": steps or [question("a")], "eligibility": list(eligibility)},
+                       "test")
+
+
+BIRTHS = {"from": "children", "where": {"field": "registered_on", "on_or_after": dt.date(2007, 8, 13)}}
+
+
+@pytest.mark.parametrize("selections,message", [
+    ({"births": {"from": "children"}}, "has `from`"),
+    ({"age": BIRTHS}, "already a registry fact"),
+    ({"births": {**BIRTHS, "from": "own_bank_accounts"}}, "not a list of records"),
+    ({"births": {**BIRTHS, "from": "later"}, "later": BIRTHS}, "not a list of records"),
+    ({"births": {**BIRTHS, "where": {"field": "shoe_size"}}}, "Child has no fields ['shoe_size']"),
+    ({"births": {**BIRTHS, "where": {"fact": "married"}}}, "unknown condition keys ['fact']"),
+])
+def test_a_broken_selection_fails_when_loaded(selections, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        with_selections(selections)
+
+
+def test_a_record_field_is_no_condition_of_a_step():
+    with pytest.raises(ValueError, match=re.escape("unknown condition keys ['field']")):
+        wizard([{**question("a"), "when": {"field": "age"}}])
+
+
+def test_a_selection_is_a_fact_of_the_wizard(app):
+    from webapp.clock import today
+    from webapp.services.facts import RegistryFacts
+
+    w = with_selections(
+        {"births": BIRTHS, "adopted": {"from": "births", "where": {"field": "adoption"}}},
+        [question("child", "choice", options_from="births")],
+        [{"id": "born", "when": {"fact": "births", "not_empty": True}, "reason": "No birth"},
+         {"id": "adopted", "when": {"fact": "adopted", "not_empty": True}, "reason": "No adoption"}],
+    )
+    registries = app.extensions["state_registries"]
+    with app.test_request_context("/en/"):
+        facts = RegistryFacts(registries.person("900517401370"), registries, today(), "en", w.selections)
+        [(iin, label)] = facts.options("births")
+        assert iin == "260203606639" and label.startswith("Sarsenbayeva Aruzhan")
+        assert facts.get("adopted") == []
+        assert [r.id for r in Progress(w, {"child": iin}, facts.get).failed_rules()] == ["adopted"]
+
+
+# ── the facts' reference in docs/service-definitions.md ─────────────────
+
+
+def test_the_committed_facts_reference_is_what_the_command_generates(app):
+    from webapp.services.docs import DOCS, with_reference
+
+    with app.app_context():
+        committed = DOCS.read_text(encoding="utf-8")
+        assert with_reference(committed) == committed, "run `flask --app webapp services docs` and commit"
+    assert app.test_cli_runner().invoke(args=["services", "docs", "--check"]).exit_code == 0
+
+
+def test_the_docs_command_writes_a_stale_reference_again(app, tmp_path, monkeypatch):
+    from webapp.services import docs
+
+    stale = tmp_path / "service-definitions.md"
+    stale.write_text(f"# Service definitions\n\n{docs.START}\n| `shoe_size` | int | gone |\n{docs.END}\nAfter.\n")
+    monkeypatch.setattr(docs, "DOCS", stale)
+    monkeypatch.setattr(docs, "REPO_ROOT", tmp_path)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["services", "docs", "--check"]).exit_code == 1
+    assert runner.invoke(args=["services", "docs"]).exit_code == 0
+    written = stale.read_text()
+    assert "shoe_size" not in written and "| `children` | list of Child |" in written
+    assert written.endswith(f"{docs.END}\nAfter.\n")
+    assert runner.invoke(args=["services", "docs", "--check"]).exit_code == 0

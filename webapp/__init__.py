@@ -19,6 +19,7 @@ from webapp.history import routes as history
 from webapp.jobs import queue, tasks
 from webapp.provider import routes as provider
 from webapp.requests import routes as citizen_requests
+from webapp.services import docs as service_docs
 from webapp.sms import gateways as sms_gateways
 from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
 
@@ -78,6 +79,7 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     security.init_app(app)
     rendering.init_app(app)
     translate.init_app(app)
+    service_docs.init_app(app)
     templating.init_app(app)
 
     for module in BLUEPRINTS:

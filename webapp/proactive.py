@@ -129,7 +129,7 @@ def check(service: ServicePassport | None, iin: str, language: str) -> Eligible:
     phone = codes.registered_phone(iin)
     if not phone:
         raise CannotOffer(gettext("no phone is registered for this IIN"))
-    facts = RegistryFacts(person, _registries(), today(), language)
+    facts = RegistryFacts(person, _registries(), today(), language, service.wizard.selections)
     fields = {f.id: f for s in service.wizard.steps for f in s.fields}
     offered = {}
     for field_id, value in service.wizard.proactive.offer.items():
@@ -283,7 +283,7 @@ def _accept(offer: ProactiveOffer, iban: str | None) -> None:
         _close(offer, "apply_online")
         _say(offer, N_("Qyzmet: you have already started this application on the portal. Please finish it there."))
         return
-    facts = RegistryFacts(person, _registries(), today(), offer.language)
+    facts = RegistryFacts(person, _registries(), today(), offer.language, service.wizard.selections)
     if iban:
         context = Context(iin=person.iin, today=facts.today, bank_account_holder=_registries().account_holder,
                           options=facts.options)

@@ -32,9 +32,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
-from tests.browser.conftest import DESKTOP, PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_eds_in_browser import fill_child_care
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import DESKTOP, PHONE, fill_child_care, log_in, no_horizontal_scroll, screenshot
 from tests.conftest import MOTHER_WITH_BABY
 from webapp.extensions import db
 from webapp.history import texts

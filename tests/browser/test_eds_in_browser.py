@@ -4,42 +4,16 @@ through ncalayer-js-client, as it would drive NCALayer."""
 import pytest
 
 from signing.sandbox.agent import run_in_thread
-from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_wizard_in_browser import continue_to
+from tests.browser.conftest import PHONE, fill_child_care, no_horizontal_scroll, screenshot
 from tests.conftest import MOTHER_WITH_BABY
 
 SERVICE = "child-care-under-one"
-
-
-@pytest.fixture
-def agent(app):
-    """The sandbox signing agent on a free port, and the portal pointed at it."""
-    handle = run_in_thread(port=0, pki_dir=app.config["SANDBOX_PKI_DIR"])
-    previous = app.config["NCALAYER_URL"]
-    app.config["NCALAYER_URL"] = handle.url
-    yield handle
-    handle.stop()
-    app.config["NCALAYER_URL"] = previous
 
 
 def log_in_with_eds(page, base, lang="en"):
     page.goto(f"{base}/{lang}/login")
     page.locator("form[data-eds] button[type=submit]").click()
     page.wait_for_url(f"{base}/{lang}/account")
-
-
-def fill_child_care(page, base, apply):
-    page.goto(f"{base}{apply}")
-    page.locator("button[value=start]").click()
-    page.wait_for_url(f"{base}{apply}/personal-details")
-    page.locator("label[for=confirmed]").click()
-    continue_to(page, base, f"{apply}/family")
-    page.locator("label[for=confirmed]").click()
-    continue_to(page, base, f"{apply}/child")
-    page.locator("label[for=child]").click()
-    continue_to(page, base, f"{apply}/account")
-    page.locator("label[for=account]").click()
-    continue_to(page, base, f"{apply}/check")
 
 
 @pytest.mark.parametrize("lang", ["kk", "en"])

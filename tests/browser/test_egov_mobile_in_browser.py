@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_eds_in_browser import fill_child_care
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import DESKTOP, PHONE, fill_child_care, log_in, no_horizontal_scroll, screenshot
 from tests.conftest import MOTHER_WITH_BABY
 
 SERVICE = "child-care-under-one"

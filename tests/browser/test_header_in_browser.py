@@ -3,8 +3,7 @@
 
 import pytest
 
-from tests.browser.conftest import no_horizontal_scroll, screenshot
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import log_in, no_horizontal_scroll, screenshot
 
 TALL_PHONE = {"width": 360, "height": 740}
 # At most a quarter of the screen for the portal's own chrome.

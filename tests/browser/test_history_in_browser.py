@@ -5,9 +5,8 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_wizard_in_browser import log_in
-from tests.test_history import bulk
+from tests.browser.conftest import DESKTOP, PHONE, log_in, no_horizontal_scroll, screenshot
+from tests.helpers import bulk
 
 # The longest service name, a status with a deadline note, and the plain one.
 ROWS = (

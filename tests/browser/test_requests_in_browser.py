@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
-from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_wizard_in_browser import log_in
-from tests.test_citizen_requests import provider
-from tests.test_eds import at_check, issued, key, send
+from tests.browser.conftest import PHONE, code_in_outbox, log_in, no_horizontal_scroll, screenshot
+from tests.helpers import at_check, provider_says_in_turn, sign_and_send
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import Application
@@ -33,12 +30,12 @@ def _resize(page, selector: str) -> None:
 def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript):
     client = app.test_client()
     at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    assert sign_and_send(app, client).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
     with app.app_context():
         moment = clock.now()  # after the application was sent, on the portal's clock
-    provider(app, number, ("registered", {"at": moment}),
+    provider_says_in_turn(app, number, ("registered", {"at": moment}),
              ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
 
     page = page_at(PHONE, javascript=javascript)
@@ -64,11 +61,7 @@ def test_object_and_sign_by_sms_in_kazakh(app, live_server, page_at, javascript)
     page.locator("form[action$='/sign/sms'] button").click()
     page.wait_for_url(re.compile(r".*/sign/sms/[^/]+$"))
 
-    outbox = page.context.new_page()
-    outbox.goto(f"{live_server}/kk/sandbox/sms?phone=%2B77011234567")
-    code = re.search(r"\b(\d{6})\b", outbox.locator("tbody tr").first.inner_text()).group(1)
-    outbox.close()
-    page.fill("#code", code)
+    page.fill("#code", code_in_outbox(page, live_server))
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/kk/account/requests/O-\d{4}-\d{7}$"))
     assert page.locator(".q-panel--confirmation h1").count() == 1

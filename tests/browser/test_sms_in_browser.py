@@ -5,9 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
-from tests.browser.test_eds_in_browser import fill_child_care
-from tests.browser.test_wizard_in_browser import log_in
+from tests.browser.conftest import PHONE, code_in_outbox, fill_child_care, log_in, no_horizontal_scroll, screenshot
 
 SERVICE = "child-care-under-one"
 
@@ -24,12 +22,7 @@ def test_sign_with_an_sms_password_in_kazakh(live_server, page_at, javascript):
     assert no_horizontal_scroll(page)
     screenshot(page, f"sms-password-kk-{'js' if javascript else 'nojs'}")
 
-    # The tester reads the message in the sandbox outbox, in another tab.
-    outbox = page.context.new_page()
-    outbox.goto(f"{live_server}/kk/sandbox/sms?phone=%2B77011234567")
-    text = outbox.locator("tbody tr").first.inner_text()
-    code = re.search(r"\b(\d{6})\b", text).group(1)
-    outbox.close()
+    code = code_in_outbox(page, live_server)
 
     page.fill("#code", f"{code[:3]} {code[3:]}")
     page.locator("main form button[type=submit]").first.click()

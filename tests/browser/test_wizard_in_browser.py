@@ -2,25 +2,9 @@
 
 import pytest
 
-from tests.browser.conftest import PHONE, no_horizontal_scroll, screenshot
-from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD
+from tests.browser.conftest import PHONE, continue_to, log_in, no_horizontal_scroll, screenshot
 
 SERVICE = "child-care-under-one"
-
-
-def log_in(page, base, lang):
-    page.goto(f"{base}/{lang}/login")
-    page.fill("#iin", MOTHER_WITH_BABY)
-    page.fill("#password", SANDBOX_PASSWORD)
-    page.locator("main form[action$='/login'] button[type=submit]").click()
-    page.wait_for_url(f"{base}/{lang}/account")
-
-
-def continue_to(page, base, path):
-    page.locator("button[value=continue]").click()
-    page.wait_for_url(f"{base}{path}")
-    # A swapped step must still be a whole, single-heading page.
-    assert page.locator("h1").count() == 1
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

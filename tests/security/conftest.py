@@ -82,23 +82,19 @@ def _names(app, iin: str) -> list[str]:
 
 
 @pytest.fixture
-def victim(app, client, monkeypatch) -> Victim:
+def victim(app, client, monkeypatch, sent_application) -> Victim:
     """Citizen A (the mother) with a sent application, a provisional refusal
     (provider message and notification), a sent objection, an unsigned
     malfunction report with an SMS challenge, a new application draft with an
     SMS challenge, and a pending phone change."""
-    from signing.xmldsig import sign_enveloped
-    from tests.test_citizen_requests import fill, request_number, sign_by_eds
-    from tests.test_eds import at_check, issued, key, send
-    from webapp.models import Application, Notification, ProviderMessage
+    from tests.helpers import at_check
+    from tests.helpers import fill, request_number, sign_by_eds
+    from webapp.models import Notification, ProviderMessage
     from webapp.sandbox.provider import say
 
     # Three SMS passwords in a row for one citizen: no pause between them.
     monkeypatch.setitem(app.config, "OTP_RESEND_SECONDS", 0)
-    at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
-    with app.app_context():
-        number = db.session.scalar(select(Application.number))
+    number = sent_application
     with app.test_request_context():
         say(number, "registered", at=MONDAY)
         say(number, "provisional_refusal", at=MONDAY, reason="income above the threshold")

@@ -16,7 +16,7 @@ from flask_babel import force_locale
 
 from tests.conftest import csrf_token, log_in
 from tests.journeys import form_data, load, walk
-from tests.test_citizen_requests import fill
+from tests.helpers import fill
 from webapp.extensions import db
 from webapp.models import ApplicationDraft, CitizenRequest
 from webapp.services import catalogue, find
@@ -237,13 +237,12 @@ def test_the_login_form_refuses_control_characters(app):
 
 def test_the_operator_console_refuses_control_characters(app, client):
     """The sandbox official's reasons go into a signed message too."""
-    from tests.test_eds import at_check, issued, key, send
-    from signing.xmldsig import sign_enveloped
+    from tests.helpers import at_check, sign_and_send
     from webapp.models import Application
     from webapp.sandbox.provider import say
 
     at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
+    assert sign_and_send(app, client).status_code == 302
     with app.app_context():
         number = db.session.scalar(db.select(Application.number))
     with app.test_request_context():
@@ -257,7 +256,7 @@ def test_the_operator_console_refuses_control_characters(app, client):
 
 
 def test_a_password_entered_with_control_characters_is_shown_back_without_them(app, client):
-    from tests.test_sms_signing import ask_for_password
+    from tests.helpers import ask_for_password
 
     page = walk(client, find(CHILD_CARE), load(CHILD_CARE))
     assert "/check" in page.request.path

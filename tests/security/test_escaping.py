@@ -16,7 +16,7 @@ from lxml import etree
 from signing.xmldsig import sign_enveloped
 from tests.conftest import csrf_token, log_in
 from tests.journeys import form_data, load
-from tests.test_eds import at_check, issued, key, send
+from tests.helpers import at_check, issued, key, send
 from webapp.applications.drafts import find as find_draft
 from webapp.extensions import db
 from webapp.models import Application
@@ -234,16 +234,13 @@ def test_phone_field_is_refused_and_shown_escaped(app, citizen_client):
             assert live not in response.text, live
 
 
-def test_request_texts_are_escaped_on_every_page_and_in_the_xml(app, client):
+def test_request_texts_are_escaped_on_every_page_and_in_the_xml(app, client, sent_application):
     """A malfunction report (any time) and an objection (after a provisional refusal): the
     form shown again, the check page, the XML, the sent request and the operator console."""
-    from tests.test_citizen_requests import _provisional_refusal, fill, request_number, sign_by_eds
+    from tests.helpers import fill, provisional_refusal, request_number, sign_by_eds
 
-    at_check(client)
-    assert send(client, sign_enveloped(issued(client), key(app))).status_code == 302
-    with app.app_context():
-        number = db.session.scalar(db.select(Application.number))
-    _provisional_refusal(app, number)
+    number = sent_application
+    provisional_refusal(app, number)
     for path, fields in (
         ("/en/account/requests/malfunction",
          {"service": "child-care-under-one", "registration_number": ATTRIBUTE, "text": PAYLOAD}),

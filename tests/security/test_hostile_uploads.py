@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import csrf_token, log_in
 from tests.journeys import FILES
-from tests.test_eds import MATERNITY, at_check
+from tests.helpers import MATERNITY, at_check
 from webapp.extensions import db
 from webapp.models import ApplicationDraft, Attachment
 

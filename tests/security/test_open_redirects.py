@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token
-from tests.test_eds import challenge, key
+from tests.helpers import challenge, key
 
 HOSTILE = [
     "https://evil.example",

@@ -9,7 +9,7 @@ import datetime as dt
 
 from signing.xmldsig import sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token, log_in
-from tests.test_eds import challenge, eds_login, key
+from tests.helpers import challenge, eds_login, key
 from webapp.extensions import db
 from webapp.models import WebSession
 

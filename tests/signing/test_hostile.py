@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import copy
 import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -618,12 +617,9 @@ def test_refused(build, reason, signed, keys, outsiders, ca_key, trust, revocati
     ctx = Context(keys, outsiders, ca_key, revocation_service, signed)
     ctx.kwargs = {"issued": ISSUED, "expected_iin": CITIZEN}
     data = build(ctx)
-    started = time.perf_counter()
     with pytest.raises(Refused) as refused:
         verify(data, trust=trust, **ctx.kwargs)
-    elapsed = time.perf_counter() - started
     assert refused.value.reason == reason, refused.value.detail
-    assert elapsed < 1.0, f"took {elapsed:.2f} s"
 
 
 def test_the_genuine_document_passes(signed, trust):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography import x509
@@ -20,6 +19,7 @@ from signing.revocation import (
     RevocationUnavailable,
     http_fetch,
 )
+from tests.fake_http import FakeHttpServer, Received, Reply
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CITIZEN = Holder("831219453975", "Иванов", "Иван", "Иванович")  # has the revoked key
@@ -405,34 +405,17 @@ def test_checks_from_many_threads(pki, good, revoked):
 def server(pki):
     """The sandbox CA's OCSP and CRL on 127.0.0.1, on a port of the system's choosing."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.path != "/ocsp" or self.headers["Content-Type"] != "application/ocsp-request":
-                return self.send_error(404)
-            self.answer(pki.ocsp_response(body, datetime.now(UTC)), "application/ocsp-response")
+    def answer(received: Received) -> Reply:
+        if received.method == "POST" and received.path == "/ocsp" \
+                and received.headers.get("Content-Type") == "application/ocsp-request":
+            return Reply(200, pki.ocsp_response(received.body, datetime.now(UTC)), "application/ocsp-response")
+        if received.method == "GET" and received.path == "/crl":
+            return Reply(200, pki.crl(datetime.now(UTC)), "application/pkix-crl")
+        return Reply(404, b"not found")
 
-        def do_GET(self):
-            if self.path != "/crl":
-                return self.send_error(404)
-            self.answer(pki.crl(datetime.now(UTC)), "application/pkix-crl")
-
-        def answer(self, data: bytes, content_type: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    httpd = FakeHttpServer(answer)
+    yield httpd.url()
+    httpd.close()
 
 
 @pytest.mark.parametrize("method", ["ocsp", "crl"])

@@ -54,7 +54,7 @@ class ApplicationInProgress:
         self.wizard = passport.wizard
         self.draft = draft
         self.person = person
-        self.facts = RegistryFacts(person, registries, today, language)
+        self.facts = RegistryFacts(person, registries, today, language, self.wizard.selections)
         self.context = Context(
             iin=person.iin, today=today, bank_account_holder=registries.account_holder, options=self.facts.options,
             fact=self.facts.get,
@@ -281,7 +281,7 @@ class ApplicationInProgress:
         drafts.fix_document(self.draft, self.language)
         language = self.document_language
         facts = self.facts if language == self.language else RegistryFacts(
-            self.person, self.facts.registries, self.facts.today, language)
+            self.person, self.facts.registries, self.facts.today, language, self.wizard.selections)
         answers = self.progress.relevant_answers()
         fields = {f.id: f for s in self.progress.visible for f in s.fields}
         referenced = {i for name, value in answers.items() if fields[name].type == "file" for i in value or ()}

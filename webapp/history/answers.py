@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 class _Choices:
     """Labels of choice fields; registry facts are read once, and only when a field needs them."""
 
-    def __init__(self, application: Application):
+    def __init__(self, application: Application, service: ServicePassport):
         self.application = application
+        self.selections = service.wizard.selections
         self._facts = None
 
     def _registry_options(self, source: str) -> dict[str, str]:
@@ -37,7 +38,8 @@ class _Choices:
             if self._facts is None:
                 registries = current_app.extensions["state_registries"]
                 person = registries.person(self.application.iin)
-                self._facts = RegistryFacts(person, registries, today(), current_language()) if person else False
+                self._facts = RegistryFacts(person, registries, today(), current_language(),
+                                            self.selections) if person else False
             return dict(self._facts.options(source)) if self._facts else {}
         except Exception:  # a label is a nicety: the stored value still shows
             log.warning("no registry options %r for application %s", source, self.application.number, exc_info=True)
@@ -99,7 +101,7 @@ def sections(application: Application, service: ServicePassport | None) -> list[
     if service is None:
         return [{"title": "", "rows": [{"key": key, "value": str(value)} for key, value in application.answers.items()]}]
     answers = application.answers or {}
-    choices = _Choices(application)
+    choices = _Choices(application, service)
     out = []
     for step in service.wizard.steps:
         fields = [f for f in step.fields if f.id in answers]

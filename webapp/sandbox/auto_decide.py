@@ -109,7 +109,8 @@ def evaluate(application: Application, today: dt.date | None = None) -> Decision
     with force_locale(application.language):
         if person is None:
             return Decision(False, [gettext("The state database has no record of the applicant.")])
-        facts = RegistryFacts(person, registries, today, application.language)
+        wizard = passport.wizard if passport is not None else None
+        facts = RegistryFacts(person, registries, today, application.language, wizard.selections if wizard else None)
         answers = dict(application.answers or {})
         reasons = []
         if passport is not None and passport.wizard is not None:

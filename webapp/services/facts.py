@@ -2,21 +2,28 @@
 
 Service definitions refer to these names in conditions, eligibility rules,
 choice options and confirmation steps; a new service reuses them without
-code. Each fact group also knows how to show itself for confirmation and
-how to write itself into the application XML.
+code. Facts are what the registries hold, with no service's rules in them:
+a list of records (children) is every record, and a definition narrows it
+with a selection (`selections:` in its `application:` section), such as the
+births a service covers since a date. Each fact group also knows how to
+show itself for confirmation and how to write itself into the application
+XML. `flask services docs` writes the list of facts and their fields into
+docs/service-definitions.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import cached_property
+from typing import Mapping
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from webapp.i18n import long_date
 from webapp.registries import Disability, Person, StateRegistries
+from webapp.services.conditions import evaluate
 
 # Article 11 of the Social Code: 63 for men; 61 for women until 2028.
 RETIREMENT_AGE = {"male": 63, "female": 61}
@@ -67,19 +74,66 @@ class Row:
     xml_value: str
 
 
+def _doc(text: str):
+    return field(metadata={"doc": text})
+
+
 @dataclass(frozen=True)
 class Child:
-    iin: str
+    """A living child under 18 whose birth record names the person as a parent."""
+
+    iin: str = _doc("The child's IIN")
+    name: str = _doc("Full name, in the application's language")
+    birth_date: dt.date = _doc("Date of birth")
+    age: int = _doc("Age in whole years today (0 in the first year)")
+    registered_on: dt.date = _doc("The day the birth (or adoption) was registered")
+    adoption: bool = _doc("The birth record shows the person adopted the child")
+    guardianship: bool = _doc("The person is the child's guardian")
+    disability_group: str | None = _doc("The child's disability group (`child`), in force or not; none without one")
+    disability_in_force: bool = _doc("The child's disability is in force today")
+
+
+# Facts that are lists of records, with the record each holds: a selection's `from`.
+RECORDS = {"children": Child}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The records of a list fact whose fields meet a condition, named by a service definition."""
+
     name: str
-    birth_date: dt.date
-    registered_on: dt.date
-    adoption: bool
-    guardianship: bool
-    disability_group: str | None
+    source: str  # a fact in RECORDS, or a selection before this one
+    where: Mapping
+
+
+def record_type(name: str, selections: Mapping[str, Selection]) -> type | None:
+    """The record a list fact or a selection holds; None for any other fact."""
+    while name in selections:
+        name = selections[name].source
+    return RECORDS.get(name)
+
+
+def record_fields(record: type) -> list[tuple[str, str, str]]:
+    """(name, type, meaning) of each field of a record, for definitions and their docs."""
+    return [(f.name, type_name(str(f.type)), f.metadata["doc"]) for f in fields(record)]
+
+
+def type_name(annotation: str) -> str:
+    """A fact's or field's type as the docs say it: `dt.date | None` is "date or none"."""
+    text = annotation.replace("dt.", "").replace(" | None", " or none")
+    return text.replace("list[", "list of ").replace("]", "")
 
 
 def years_between(start: dt.date, end: dt.date) -> int:
     return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def _no_answers(name: str):
+    raise KeyError(f"a selection's condition names its records' fields, not the answer {name!r}")
+
+
+def _no_facts(name: str):
+    raise KeyError(f"a selection's condition names its records' fields, not the fact {name!r}")
 
 
 def _date(value: dt.date | None) -> str:
@@ -89,38 +143,70 @@ def _date(value: dt.date | None) -> str:
 class RegistryFacts:
     """Named facts about one person, as of one day, in one language."""
 
-    def __init__(self, person: Person, registries: StateRegistries, today: dt.date, language: str):
+    def __init__(self, person: Person, registries: StateRegistries, today: dt.date, language: str,
+                 selections: Mapping[str, Selection] | None = None):
         self.person = person
         self.registries = registries
         self.today = today
         self.language = language
+        self.selections = selections or {}
+        self._selected: dict[str, list] = {}
 
-    # Scalar facts, for conditions and eligibility rules.
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every fact a definition may name, in the order they are written here."""
+        return [name for name, value in vars(cls).items()
+                if isinstance(value, cached_property) and not name.startswith("_")]
+
+    @classmethod
+    def describe(cls, name: str) -> tuple[str, str]:
+        """A fact's type and meaning, from its annotation and docstring."""
+        function = vars(cls)[name].func
+        return type_name(str(function.__annotations__["return"])), (function.__doc__ or "").strip()
+
+    @classmethod
+    def known(cls, name: str) -> bool:
+        return not name.startswith("_") and isinstance(vars(cls).get(name), cached_property)
+
+    # Scalar facts and lists of records, for conditions and eligibility rules.
 
     def get(self, name: str):
-        """The fact with that name; a definition naming an unknown fact is a bug."""
-        if name.startswith("_") or not hasattr(type(self), name):
+        """The fact or selection with that name; a definition naming an unknown fact is a bug."""
+        if name in self.selections:
+            if name not in self._selected:
+                selection = self.selections[name]
+                self._selected[name] = [
+                    record for record in self.get(selection.source)
+                    if evaluate(selection.where, _no_answers, _no_facts, lambda f, r=record: getattr(r, f))
+                ]
+            return self._selected[name]
+        if not self.known(name):
             raise KeyError(f"unknown registry fact {name!r}")
         return getattr(self, name)
 
     @cached_property
     def age(self) -> int:
+        """Age in whole years today."""
         return years_between(self.person.birth_date, self.today)
 
     @cached_property
     def birth_date(self) -> dt.date:
+        """Date of birth."""
         return self.person.birth_date
 
     @cached_property
     def sex(self) -> str:
+        """`male` or `female`."""
         return self.person.sex
 
     @cached_property
     def retirement_age_reached(self) -> bool:
+        """The retirement age of the Social Code (article 11) is reached: 63 for men, 61 for women."""
         return self.age >= RETIREMENT_AGE[self.person.sex]
 
     @cached_property
     def baikonur(self) -> bool:
+        """The registered address is in Baikonur."""
         return bool(self.person.residence and self.person.residence.baikonur)
 
     @cached_property
@@ -130,88 +216,71 @@ class RegistryFacts:
 
     @cached_property
     def married(self) -> bool:
+        """A marriage is registered and not dissolved."""
         return self._marriage is not None
 
     @cached_property
     def marriage_registered_on(self) -> dt.date | None:
+        """The day the current marriage (the latest, if several) was registered."""
         return self._marriage.registered_on if self._marriage else None
 
     @cached_property
     def spouse_deceased(self) -> bool:
+        """A spouse of any recorded marriage has died."""
         spouses = (self.registries.person(m.spouse_iin) for m in self.person.marriages)
         return any(s is not None and s.deceased_on is not None for s in spouses)
 
     @cached_property
     def children(self) -> list[Child]:
-        """Living children under 18 whose birth records name the person as a parent."""
+        """Living children under 18 whose birth records name the person as a parent, youngest first."""
         found = []
         for record in self.person.births:
             child = self.registries.person(record.child_iin)
             if child is None or record.deceased_on or child.deceased_on:
                 continue
-            if years_between(child.birth_date, self.today) >= 18:
+            age = years_between(child.birth_date, self.today)
+            if age >= 18:
                 continue
+            disability = child.disability
             found.append(
                 Child(
                     iin=child.iin,
                     name=child.name(self.language).full,
                     birth_date=child.birth_date,
+                    age=age,
                     registered_on=record.registered_on,
                     adoption=record.adoption,
                     guardianship=record.guardianship,
-                    disability_group=child.disability.group if child.disability else None,
+                    disability_group=disability.group if disability else None,
+                    disability_in_force=bool(disability and (disability.until is None or disability.until >= self.today)),
                 )
             )
         return sorted(found, key=lambda c: c.birth_date, reverse=True)
 
     @cached_property
     def children_count(self) -> int:
+        """How many children (as in `children`)."""
         return len(self.children)
-
-    @cached_property
-    def children_under_one(self) -> list[Child]:
-        return [c for c in self.children if years_between(c.birth_date, self.today) < 1]
-
-    @cached_property
-    def children_under_one_registered_since_2007(self) -> list[Child]:
-        """Births the online service covers: registered since 13 August 2007."""
-        return [c for c in self.children_under_one if c.registered_on >= dt.date(2007, 8, 13)]
-
-    @cached_property
-    def children_under_one_adopted_or_in_guardianship(self) -> bool:
-        return any(c.adoption or c.guardianship for c in self.children_under_one_registered_since_2007)
-
-    @cached_property
-    def children_adopted_under_one(self) -> list[Child]:
-        """Children under one whose birth records show the person adopted them."""
-        return [c for c in self.children_under_one if c.adoption]
-
-    @cached_property
-    def children_with_disability(self) -> list[Child]:
-        return [c for c in self.children if c.disability_group == "child"]
 
     @cached_property
     def _child_disabilities(self) -> list[tuple[Child, Disability]]:
         """Children with a child disability in force today, with its registry record."""
         found = []
-        for child in self.children_with_disability:
+        for child in self.children:
             record = self.registries.person(child.iin)
-            disability = record.disability if record else None
-            if disability and (disability.until is None or disability.until >= self.today):
-                found.append((child, disability))
+            if child.disability_group == "child" and child.disability_in_force and record:
+                found.append((child, record.disability))
         return found
 
     @cached_property
-    def children_with_disability_in_force(self) -> list[Child]:
-        return [child for child, _ in self._child_disabilities]
-
-    @cached_property
     def unemployment_registered(self) -> bool:
+        """Registered as unemployed at an employment centre (not removed from the register)."""
         record = self.person.unemployment
         return bool(record and record.status == "registered")
 
     @cached_property
     def disability_group(self) -> str | None:
+        """The disability group in force today (`1`, `2`, `3`); none without one."""
         disability = self.person.disability
         if disability is None or (disability.until and disability.until < self.today):
             return None
@@ -219,22 +288,27 @@ class RegistryFacts:
 
     @cached_property
     def disability_termless(self) -> bool:
+        """The disability in force is established without a time limit."""
         return bool(self.disability_group and self.person.disability.until is None)
 
     @cached_property
     def pension_account(self) -> bool:
+        """An account in the ENPF (the unified pension savings fund)."""
         return self.person.pension is not None
 
     @cached_property
     def pension_application_pending(self) -> bool:
+        """The ENPF holds an application for pension payments not yet carried out."""
         return bool(self.person.pension and self.person.pension.has_unexecuted_application)
 
     @cached_property
     def own_bank_accounts(self) -> list[str]:
+        """IBANs of the bank accounts held in the person's own name."""
         return [a.iban for a in self.person.bank_accounts if a.holder_iin == self.person.iin]
 
     @cached_property
     def semipalatinsk(self) -> bool:
+        """Periods of residence near the Semipalatinsk test site are on record."""
         return bool(self.person.semipalatinsk)
 
     @cached_property
@@ -244,11 +318,13 @@ class RegistryFacts:
 
     @cached_property
     def work_injury(self) -> bool:
+        """Such harm is on record and the capitalised payments for it have ended (today or before)."""
         injury = self.person.work_injury
         return bool(injury and injury.capitalization_ended_on <= self.today)
 
     @cached_property
     def categories(self) -> list[str]:
+        """Categories giving a right to benefits (rehabilitated, combat veteran, …), as codes."""
         return list(self.person.categories)
 
     # Options for choice fields.
@@ -256,7 +332,7 @@ class RegistryFacts:
     def options(self, source: str) -> list[tuple[str, str]]:
         """(value, label) pairs drawn from a fact, for a choice field."""
         value = self.get(source)
-        if source.startswith("children"):
+        if record_type(source, self.selections) is Child:
             return [
                 (c.iin, gettext("%(name)s, born %(date)s", name=c.name, date=long_date(c.birth_date)))
                 for c in value

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from webapp.services.conditions import check_syntax, evaluate, names
-from webapp.services.facts import FACT_GROUPS, RegistryFacts
+from webapp.services.facts import FACT_GROUPS, RegistryFacts, Selection, record_fields, record_type
 from webapp.services.fields import FIELD_TYPES, GROUP_PART_TYPES, Field, bound_reference
 from webapp.text_input import writable
 
@@ -73,6 +73,8 @@ class Wizard:
     steps: tuple[Step, ...]
     eligibility: tuple[EligibilityRule, ...] = ()
     proactive: Proactive | None = None
+    # The definition's own narrowings of registry records, by name (RegistryFacts takes them).
+    selections: dict[str, Selection] = field(default_factory=dict)
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -207,7 +209,7 @@ def _check_range(f: Field, earlier: dict[str, Field], where: str) -> None:
             raise ValueError(f"{where}: {error}") from None
         if kind == "field":
             named.append(name)
-        elif kind == "fact" and (name.startswith("_") or not hasattr(RegistryFacts, name)):
+        elif kind == "fact" and not RegistryFacts.known(name):
             raise ValueError(f"{where}: the date range names the unknown fact {name!r}")
     for name in named:
         other = earlier.get(name)
@@ -216,8 +218,35 @@ def _check_range(f: Field, earlier: dict[str, Field], where: str) -> None:
         f.compared_with[name] = other.title or other.label
 
 
+APPLICATION_KEYS = {"steps", "eligibility", "proactive", "selections"}
+
+
+def _selections(raw: dict, where: str) -> dict[str, Selection]:
+    """A definition's selections: each names the records of a list fact (or of an earlier
+    selection) whose fields meet its condition, e.g. the births a service covers."""
+    found: dict[str, Selection] = {}
+    for name, spec in (raw or {}).items():
+        here = f"{where}: selection {name}"
+        if not isinstance(spec, dict) or set(spec) != {"from", "where"}:
+            raise ValueError(f"{here}: a selection has `from` (a list of records) and `where` (a condition)")
+        if RegistryFacts.known(name) or name in found:
+            raise ValueError(f"{here}: the name is already a registry fact or a selection")
+        record = record_type(spec["from"], found)
+        if record is None:
+            raise ValueError(f"{here}: {spec['from']!r} is not a list of records or an earlier selection")
+        check_syntax(spec["where"], here, subjects=("field",))
+        unknown = names(spec["where"], "field") - {f for f, _type, _doc in record_fields(record)}
+        if unknown:
+            raise ValueError(f"{here}: {record.__name__} has no fields {sorted(unknown)}")
+        found[name] = Selection(name, spec["from"], spec["where"])
+    return found
+
+
 def load_wizard(data: dict, where: str) -> Wizard:
     """Build and check a wizard from a definition's `application` section."""
+    if set(data) - APPLICATION_KEYS:
+        raise ValueError(f"{where}: application: unknown keys {sorted(set(data) - APPLICATION_KEYS)}")
+    selections = _selections(data.get("selections"), where)
     steps = []
     seen_fields: set[str] = set()
     earlier: dict[str, Field] = {}
@@ -258,8 +287,9 @@ def load_wizard(data: dict, where: str) -> Wizard:
     for raw in data.get("eligibility", ()):
         check_syntax(raw["when"], f"{where}: rule {raw.get('id')}")
         rules.append(EligibilityRule(id=raw["id"], when=raw["when"], reason=raw["reason"]))
-    _check_references(steps, rules, where)
-    return Wizard(steps=tuple(steps), eligibility=tuple(rules), proactive=_proactive(data.get("proactive"), steps, where))
+    _check_references(steps, rules, selections, where)
+    return Wizard(steps=tuple(steps), eligibility=tuple(rules), proactive=_proactive(data.get("proactive"), steps, where),
+                  selections=selections)
 
 
 def _proactive(raw: dict | None, steps: list[Step], where: str) -> Proactive | None:
@@ -280,13 +310,14 @@ def _proactive(raw: dict | None, steps: list[Step], where: str) -> Proactive | N
     return Proactive(offer={k: str(v) for k, v in raw.get("offer", {}).items()}, account=raw["account"], iban=raw["iban"])
 
 
-def _check_references(steps: list[Step], rules: list[EligibilityRule], where: str) -> None:
+def _check_references(steps: list[Step], rules: list[EligibilityRule], selections: dict[str, Selection],
+                      where: str) -> None:
     """Every fact, fact group and answer a definition names must exist."""
     conditions = [s.when for s in steps] + [r.when for r in rules]
     fields = {f.id for s in steps for f in s.fields}
     facts = set().union(*(names(c, "fact") for c in conditions))
     facts |= {f.options_from for s in steps for f in s.fields if f.options_from}
-    unknown_facts = {f for f in facts if f.startswith("_") or not hasattr(RegistryFacts, f)}
+    unknown_facts = {f for f in facts if f not in selections and not RegistryFacts.known(f)}
     unknown_groups = {g for s in steps for g in s.facts if g not in FACT_GROUPS}
     unknown_answers = set().union(*(names(c, "answer") for c in conditions)) - fields
     if unknown_facts or unknown_groups or unknown_answers:

@@ -151,8 +151,8 @@ def make_app(tmp_dir: Path):
 def build(app) -> dict[str, str]:
     """Make, through the Flask client as the mother, everything a page needs; the paths made."""
     from signing.xmldsig import sign_enveloped
-    from tests.test_citizen_requests import fill, provider, upload
-    from tests.test_eds import at_check, issued, key, send
+    from tests.helpers import fill, provider_says_in_turn, upload
+    from tests.helpers import at_check, issued, key, send
     from webapp import clock
     from webapp.extensions import db
     from webapp.models import Application, Notification
@@ -169,11 +169,11 @@ def build(app) -> dict[str, str]:
     sent, documents, objectable, decided = numbers
     with app.app_context():
         moment = clock.now()  # the provider acts after the applications were sent, on the same clock
-    provider(app, documents, ("registered", {"at": moment}),
+    provider_says_in_turn(app, documents, ("registered", {"at": moment}),
              ("documents_requested", {"at": moment, "documents": ("Birth certificate",)}))
-    provider(app, objectable, ("registered", {"at": moment}),
+    provider_says_in_turn(app, objectable, ("registered", {"at": moment}),
              ("provisional_refusal", {"at": moment, "reason": "income above the threshold"}))
-    provider(app, decided, ("registered", {"at": moment}),
+    provider_says_in_turn(app, decided, ("registered", {"at": moment}),
              ("assigned", {"at": moment, "amount": Decimal("43250.50"),
                            "period": (dt.date(2026, 2, 14), dt.date(2027, 2, 13))}))
     with app.app_context():
@@ -184,7 +184,7 @@ def build(app) -> dict[str, str]:
              "notification": notification}
 
     # A sent request (a malfunction report, signed by SMS) and one waiting for its SMS password.
-    from tests.test_citizen_requests import sign_by_sms
+    from tests.helpers import sign_by_sms
 
     saved = fill(client, "/kk/account/requests/malfunction",
                  {"service": CHILD_CARE, "registration_number": decided, "text": "1. Pressed Sign.\n2. Blank."})
