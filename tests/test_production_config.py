@@ -109,6 +109,11 @@ def test_sandbox_registries_are_refused(tmp_path):
     refused(tmp_path, "sandbox registries", STATE_REGISTRIES="webapp.registries.sandbox:SandboxRegistries")
 
 
+def test_the_egov_mobile_bin_must_be_a_bin(tmp_path):
+    refused(tmp_path, "EGOV_MOBILE_BIN must be", EGOV_MOBILE_BIN="26114000000")
+    refused(tmp_path, "EGOV_MOBILE_BIN must be", EGOV_MOBILE_BIN="ACME00000000")
+
+
 def test_provider_bins_must_be_bins(tmp_path):
     refused(tmp_path, "PROVIDER_BINS must be 12-digit", PROVIDER_BINS="04034000030")
     refused(tmp_path, "PROVIDER_BINS must be 12-digit", PROVIDER_BINS="040340000304 ACME")

@@ -12,6 +12,7 @@ from webapp import account, catalogue, errors, health, home, i18n, observability
 from webapp import rendering, security, signatures, templating, translate, verify_document
 from webapp.applications import routes as applications
 from webapp.auth import routes as auth
+from webapp.egov_mobile import routes as egov_mobile
 from webapp.config import REPO_ROOT, ConfigError, ProductionConfig, config_from_environment
 from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
 from webapp.history import routes as history
@@ -22,7 +23,8 @@ from webapp.services import docs as service_docs
 from webapp.sms import gateways as sms_gateways
 from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
 
-BLUEPRINTS = (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document)
+BLUEPRINTS = (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document,
+              egov_mobile)
 
 
 def create_app(config: type | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:

@@ -132,6 +132,20 @@ class Config:
     # A signed login challenge is good for this long.
     EDS_LOGIN_CHALLENGE_SECONDS = 300
 
+    # eGov Mobile (webapp/egov_mobile/): a QR code or link is good for this long,
+    # and takes this many refused signatures before it is cancelled.
+    EGOV_MOBILE_SECONDS = int(os.environ.get("EGOV_MOBILE_SECONDS") or 180)
+    EGOV_MOBILE_MAX_REFUSALS = 5
+    # The app's PUT: one signed document of up to 2 MB (signing/verify.py's limit), in JSON.
+    EGOV_MOBILE_MAX_BODY = 3 * 1024 * 1024
+    # Who asks for the signature, as the app shows it (API 1's organisation).
+    EGOV_MOBILE_ORGANISATION = {"kk": "Qyzmet порталы", "ru": "Портал Qyzmet", "en": "Qyzmet portal"}
+    EGOV_MOBILE_BIN = os.environ.get("EGOV_MOBILE_BIN")
+    # New codes per citizen (or per address, logging in), and the app's requests per address.
+    EGOV_MOBILE_LIMIT_PER_CITIZEN = os.environ.get("EGOV_MOBILE_LIMIT_PER_CITIZEN") or "10 per 10 minutes;30 per hour"
+    EGOV_MOBILE_LIMIT_PER_ADDRESS = os.environ.get("EGOV_MOBILE_LIMIT_PER_ADDRESS") or "60 per hour"
+    EGOV_MOBILE_API_LIMIT = os.environ.get("EGOV_MOBILE_API_LIMIT") or "120 per minute"
+
     # SMS one-time codes (webapp/sms/), sent to the phone in the mobile
     # citizens database. The gateway: "sandbox" keeps messages in the outbox
     # for testers (/sandbox/sms), "http" posts them to the operator's gateway
@@ -223,6 +237,8 @@ class SandboxConfig(Config):
         "990740002342": "Government for Citizens State Corporation",
     }
     PROVIDER_BINS = tuple(PROVIDER_BODIES)
+    # The sandbox portal's BIN (its key in the sandbox CA, webapp/sandbox/pki.py).
+    EGOV_MOBILE_BIN = os.environ.get("EGOV_MOBILE_BIN") or "261140000008"
     NCALAYER_URL = os.environ.get("NCALAYER_URL", "ws://127.0.0.1:13579")
     # SMS codes land in the sandbox outbox (/sandbox/sms) unless SMS_GATEWAY=http.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "sandbox")
@@ -309,6 +325,9 @@ class ProductionConfig(Config):
         proxies = environ.get("PROXY_COUNT", "1")
         if not proxies.isdigit():
             raise ConfigError("PROXY_COUNT must be a whole number (reverse proxies in front; nginx: 1)")
+        egov_bin = (environ.get("EGOV_MOBILE_BIN") or "").strip() or None
+        if egov_bin and not (len(egov_bin) == 12 and egov_bin.isdigit()):
+            raise ConfigError("EGOV_MOBILE_BIN must be the portal operator's 12-digit BIN (the eGov Mobile app shows it)")
         metrics_token = environ.get("METRICS_TOKEN") or None
         if metrics_token and len(metrics_token) < 32:
             raise ConfigError("METRICS_TOKEN must be at least 32 characters long")
@@ -332,6 +351,7 @@ class ProductionConfig(Config):
             **_revocation_from_environment(environ),
             "EXTRA_DAYS_OFF": tuple(environ.get("EXTRA_DAYS_OFF", "").split()),
             "PROVIDER_BINS": bins,
+            "EGOV_MOBILE_BIN": egov_bin,
             "EXTRA_WORKING_DAYS": tuple(environ.get("EXTRA_WORKING_DAYS", "").split()),
             **_portal_key_from_environment(environ),
             "SESSION_COOKIE_SECURE": True,

@@ -402,3 +402,49 @@ class CitizenRequest(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         cascade="all, delete-orphan", order_by="Attachment.id", foreign_keys="Attachment.request_id"
     )
+
+
+# ── eGov Mobile: one-time signing sessions (webapp/egov_mobile/) ───────────
+
+
+class MobileSigning(db.Model):
+    """One document offered to the eGov Mobile app to sign, once, for a few minutes.
+
+    In the database, not in a process, so whichever instance the app reaches
+    answers it. The app's bearer token is not stored: it is derived from the
+    public id with SECRET_KEY (webapp/egov_mobile/sessions.py).
+    """
+
+    __tablename__ = "mobile_signings"
+    __table_args__ = (
+        UniqueConstraint("public_id", name="uq_mobile_signings_public_id"),
+        Index("ix_mobile_signings_iin_created_at", "iin", "created_at"),
+        Index("ix_mobile_signings_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # In the QR code and the links: random, unguessable.
+    public_id: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(20))  # sign_application, sign_request, log_in
+    # What is signed: "application:<service>", "request:<draft id>", "login".
+    subject: Mapped[str] = mapped_column(String(80))
+    # Whose signature it must be; None for logging in (the key says who).
+    iin: Mapped[str | None] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(2))
+    # What the app calls the document, in kk, ru and en.
+    names: Mapped[dict] = mapped_column(JSON, default=dict)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    # Logging in: the EDS login challenge's token the document was built from.
+    challenge: Mapped[str | None] = mapped_column(String(300))
+    # waiting, signed (the app sent a good signature), done (the browser used it), cancelled.
+    state: Mapped[str] = mapped_column(String(12), default="waiting")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signer_iin: Mapped[str | None] = mapped_column(String(12))
+    # The last reason a signature from the app was refused, for the citizen's page.
+    refusal: Mapped[str | None] = mapped_column(String(40))
+    refusals: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -105,7 +105,7 @@ def log_in(page, base, lang):
     page.goto(f"{base}/{lang}/login")
     page.fill("#iin", MOTHER_WITH_BABY)
     page.fill("#password", SANDBOX_PASSWORD)
-    page.locator("main form:not([data-eds]) button[type=submit]").click()
+    page.locator("main form[action$='/login'] button[type=submit]").click()
     page.wait_for_url(f"{base}/{lang}/account")
 
 

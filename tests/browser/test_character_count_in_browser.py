@@ -22,7 +22,7 @@ def _at_the_step(app, page, base, lang):
     page.goto(f"{base}/{lang}/login")
     page.fill("#iin", CITIZEN)
     page.fill("#password", SANDBOX_PASSWORD)
-    page.locator("main form:not([data-eds]) button[type=submit]").click()
+    page.locator("main form[action$='/login'] button[type=submit]").click()
     page.wait_for_url(f"{base}/{lang}/account")
     page.goto(base + STEP.format(lang=lang))
 

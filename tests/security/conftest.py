@@ -41,6 +41,9 @@ class Victim:
     application_challenge: str  # an SMS password challenge for a new child-care draft
     phone_challenge: str  # a challenge confirming a new phone number
     step_id: str  # a step of the child-care wizard
+    application_signing: str  # an eGov Mobile session for the new child-care draft
+    request_signing: str  # an eGov Mobile session for the malfunction report
+    login_signing: str  # an eGov Mobile login session asked for from A's browser
     secrets_: list[str] = field(default_factory=list)
 
     def leaks(self, text: str) -> list[str]:
@@ -106,6 +109,9 @@ def victim(app, client, monkeypatch, sent_application) -> Victim:
     malfunction_draft = saved.location
     asked = client.post(f"{malfunction_draft}/sign/sms", data={"csrf_token": csrf_token(client, malfunction_draft)})
     assert asked.status_code == 302 and "/sign/sms/" in asked.location, asked.text[:2000]
+    request_signing = client.post(f"{malfunction_draft}/sign/egov-mobile",
+                                  data={"csrf_token": csrf_token(client, malfunction_draft)})
+    assert request_signing.status_code == 302 and "/egov-mobile/" in request_signing.location
     # A second child-care draft, at its check page, with an SMS password asked
     # for (the journey logs in again, so log out first).
     client.post("/en/logout", data={"csrf_token": csrf_token(client, ACCOUNT)})
@@ -113,6 +119,10 @@ def victim(app, client, monkeypatch, sent_application) -> Victim:
     base = f"/en/services/{CHILD_CARE}/apply"
     asked_application = client.post(f"{base}/sign/sms", data={"csrf_token": csrf_token(client, f"{base}/check")})
     assert asked_application.status_code == 302 and "/sign/sms/" in asked_application.location
+    application_signing = client.post(f"{base}/sign/egov-mobile", data={"csrf_token": csrf_token(client, f"{base}/check")})
+    assert application_signing.status_code == 302 and "/egov-mobile/" in application_signing.location
+    login_signing = client.post("/en/login/egov-mobile", data={"csrf_token": csrf_token(client, ACCOUNT)})
+    assert login_signing.status_code == 302 and "/egov-mobile/" in login_signing.location
     phone = client.post(f"{ACCOUNT}/phone", data={"csrf_token": csrf_token(client, f"{ACCOUNT}/phone"),
                                                   "phone": "+7 702 555 44 33"})
     assert phone.status_code == 302 and "/confirm/" in phone.location, phone.text[:2000]
@@ -130,6 +140,9 @@ def victim(app, client, monkeypatch, sent_application) -> Victim:
         application_challenge=asked_application.location.rsplit("/", 1)[-1],
         phone_challenge=phone.location.rsplit("/", 1)[-1],
         step_id=step,
+        application_signing=application_signing.location.rsplit("/", 1)[-1],
+        request_signing=request_signing.location.rsplit("/", 1)[-1],
+        login_signing=login_signing.location.rsplit("/", 1)[-1],
         secrets_=["Objection text of citizen A.", "Malfunction text of citizen A.", "555 44 33"],
     )
 

@@ -40,12 +40,24 @@ PROTECTED = {
     "sandbox.reply_from_phone": lambda v: "/en/sandbox/sms/reply",
     "sandbox.operator_action": lambda v: f"/en/sandbox/operator/applications/{v.number}/assigned",
     "sandbox.operator_auto": lambda v: f"/en/sandbox/operator/applications/{v.number}/auto",
+    "applications.sign_with_egov_mobile": lambda v: f"/en/services/{CHILD_CARE}/apply/sign/egov-mobile",
+    "applications.finish_egov_mobile":
+        lambda v: f"/en/services/{CHILD_CARE}/apply/sign/egov-mobile/{v.application_signing}",
+    "requests.sign_with_egov_mobile": lambda v: f"{ACCOUNT}/requests/drafts/{v.request_draft}/sign/egov-mobile",
+    "requests.finish_egov_mobile":
+        lambda v: f"{ACCOUNT}/requests/drafts/{v.request_draft}/sign/egov-mobile/{v.request_signing}",
+    "auth.login_with_egov_mobile": lambda v: "/en/login/egov-mobile",
+    "auth.finish_egov_mobile": lambda v: f"/en/login/egov-mobile/{v.login_signing}",
+    "egov_mobile.cancel": lambda v: f"/en/egov-mobile/{v.application_signing}/cancel",
+    "sandbox.egov_mobile": lambda v: "/en/sandbox/egov-mobile",
 }
 # Posted by machines, not browser forms, so no session can be ridden.
 EXEMPT = {
     "provider.receive_message": "the provider posts signed XML; its XML signature, by a key of a "
                                 "configured provider BIN, is the authentication (webapp/provider)",
     "sandbox.ocsp": "OCSP clients post DER requests; the answer is public and signed (sandbox only)",
+    "egov_mobile.api2": "the eGov Mobile app PUTs the signed JSON; the session's bearer token from API 1 "
+                        "authenticates it, and the citizen's signature over the issued document is checked",
 }
 
 # What the refusal page says, by what is wrong with the token.

@@ -10,6 +10,8 @@ from webapp.applications import drafts, submission
 from webapp.applications.filling import CONFIRM_CHOICES, ApplicationInProgress, anchor
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now, today
+from webapp.egov_mobile import pages as egov_pages
+from webapp.egov_mobile import sessions as egov_sessions
 from webapp.i18n import current_language, translate_text
 from webapp.rendering import render_page
 from webapp.services import find
@@ -147,13 +149,10 @@ def _check_page(application: ApplicationInProgress, error: str | None = None, an
     )
 
 
-@bp.route("/sign/eds", methods=["POST"])
-@login_required
-def sign_with_eds(slug: str):
-    """Receive the application signed by NCALayer, verify it and send it."""
-    _service(slug)
+def _send_signed(slug: str, signed_xml: bytes, on_sent=None):
+    """Send the application with the citizen's signature (NCALayer's or eGov Mobile's): the confirmation,
+    or the check page saying why not."""
     citizen = current_citizen()
-    signed_xml = request.form.get("signed_xml", "").encode("utf-8")
     application = _in_progress(slug)
     if application is None:
         # Sent already (a second click, a retried request): show what was sent, and say so.
@@ -174,7 +173,53 @@ def sign_with_eds(slug: str):
             reason = "replayed"  # the signature of an application sent before, not of this one
         current_app.logger.info("EDS signature refused: %s (%s)", reason, refusal.detail)
         return _check_page(application, refusal_message(reason, Purpose.SIGN))
+    if on_sent is not None:
+        on_sent()
     return redirect(url_for("history.sent", number=sent.number))
+
+
+@bp.route("/sign/eds", methods=["POST"])
+@login_required
+def sign_with_eds(slug: str):
+    """Receive the application signed by NCALayer, verify it and send it."""
+    _service(slug)
+    return _send_signed(slug, request.form.get("signed_xml", "").encode("utf-8"))
+
+
+# ── signing with eGov Mobile (webapp/egov_mobile/) ──
+
+
+@bp.route("/sign/egov-mobile", methods=["POST"])
+@login_required
+@egov_pages.code_limits
+def sign_with_egov_mobile(slug: str):
+    """A one-time QR code and link for the eGov Mobile app to sign the application as it stands now."""
+    service = _service(slug)
+    application = _in_progress(slug)
+    if application is None:
+        return redirect(url_for("applications.before_you_start", slug=slug))
+    if application.where_to_go() != "check":
+        return _go(slug, application.where_to_go())
+    record = egov_sessions.open_session(
+        egov_sessions.SIGN_APPLICATION, f"application:{slug}", application.document().to_xml(),
+        iin=application.person.iin, language=current_language(),
+        names=egov_sessions.names_in_every_language(service.short_name),
+    )
+    return redirect(egov_pages.page_url(record))
+
+
+@bp.route("/sign/egov-mobile/<public_id>", methods=["POST"])
+@login_required
+def finish_egov_mobile(slug: str, public_id: str):
+    """Send the application with the signature eGov Mobile gave (the page posts here once it has one)."""
+    _service(slug)
+    record = egov_pages.owned(public_id, egov_sessions.SIGN_APPLICATION, f"application:{slug}")
+    if record.state not in (egov_sessions.SIGNED, egov_sessions.DONE):
+        return egov_pages.go_to(egov_pages.page_url(record))
+    response = _send_signed(slug, record.signed_xml, on_sent=lambda: egov_sessions.use(record))
+    if response.status_code == 302:
+        return egov_pages.go_to(response.location)
+    return response
 
 
 @bp.route("/application.xml")

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.auth import current_citizen, eds, log_in, log_out, safe_next
 from webapp.auth.forms import LoginForm
+from webapp.egov_mobile import pages as egov_pages
+from webapp.egov_mobile import sessions as egov_sessions
 from webapp.extensions import db, limiter
 from webapp.clock import now
+from webapp.i18n import current_language
 from webapp.models import CitizenAccount
 from webapp.signatures import Purpose, Refused, refusal_message
 
 bp = Blueprint("auth", __name__, url_prefix="/<lang_code>")
+# What the eGov Mobile app calls the login challenge.
+LOGIN_NAME = _l("Logging in to the Qyzmet portal")
 
 
 def _failed(response) -> bool:
@@ -83,6 +89,37 @@ def login_with_eds():
     log_in(iin)
     flash(_("You are logged in."), "success")
     return redirect(next_url or url_for("account.index"))
+
+
+@bp.route("/login/egov-mobile", methods=["POST"])
+@egov_pages.code_limits
+def login_with_egov_mobile():
+    """A one-time QR code and link for the eGov Mobile app to sign a login challenge with the authentication key."""
+    challenge = eds.new_challenge()
+    record = egov_sessions.open_session(
+        egov_sessions.LOG_IN, "login", eds.challenge_document(challenge), iin=None, language=current_language(),
+        names=egov_sessions.names_in_every_language(LOGIN_NAME), challenge=challenge,
+    )
+    egov_pages.remember_login(record)
+    return redirect(egov_pages.page_url(record))
+
+
+@bp.route("/login/egov-mobile/<public_id>", methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], deduct_when=_failed)
+def finish_egov_mobile(public_id: str):
+    """Log in with the challenge eGov Mobile signed (the page posts here once it has it)."""
+    record = egov_pages.owned(public_id, egov_sessions.LOG_IN)
+    if record.state != egov_sessions.SIGNED:
+        return egov_pages.go_to(egov_pages.page_url(record))
+    try:
+        iin = eds.log_in_with(record.challenge, record.signed_xml)
+    except Refused as refusal:
+        current_app.logger.info("eGov Mobile login refused: %s (%s)", refusal.reason, refusal.detail)
+        return _login_page(LoginForm(formdata=None), None, refusal_message(refusal.reason, Purpose.LOG_IN))
+    egov_sessions.use(record)
+    log_in(iin)
+    flash(_("You are logged in."), "success")
+    return egov_pages.go_to(url_for("account.index"))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -18,6 +18,8 @@ from werkzeug.routing import BuildError
 from signing.verify import Purpose, Refused
 from webapp.auth import current_citizen, login_required
 from webapp.clock import now
+from webapp.egov_mobile import pages as egov_pages
+from webapp.egov_mobile import sessions as egov_sessions
 from webapp.extensions import db
 from webapp.i18n import current_language
 from webapp.models import Application, ApplicationStatus, CitizenRequest
@@ -26,7 +28,7 @@ from webapp.rendering import render_page
 from webapp.requests.drafts import draft_for, save_draft
 from webapp.requests.forms import Form, check_form, files_field, read_text
 from webapp.requests.kinds import (
-    COMPLAINT_ADDRESSEES, MAX_FILE_MB, MAX_FILES, SIGN_REQUEST, TEXT_MAX_LENGTH, Availability, addressee_label,
+    COMPLAINT_ADDRESSEES, KIND_LABELS, MAX_FILE_MB, MAX_FILES, SIGN_REQUEST, TEXT_MAX_LENGTH, Availability, addressee_label,
     available, last_event, late_message, referred_step, request_kind_label, still_open,
 )
 from webapp.requests.submission import Closed, decision_referring, eds_signer, send, sms_text
@@ -364,8 +366,12 @@ def document(public_id: str):
 @login_required
 def sign_with_eds(public_id: str):
     """Receive the request signed by NCALayer, verify it against the issued document and send it."""
+    return _send_signed(public_id, request.form.get("signed_xml", "").encode("utf-8"))
+
+
+def _send_signed(public_id: str, signed_xml: bytes, on_sent=None):
+    """Send the request with the citizen's signature (NCALayer's or eGov Mobile's), or say why not."""
     draft, elsewhere = _unsigned(public_id)
-    signed_xml = request.form.get("signed_xml", "").encode("utf-8")
     if elsewhere:
         if draft.status != "draft" and draft.signed_xml == signed_xml:
             flash(_("This signed document had already been sent: this is the request it made. It was not sent twice."), "success")
@@ -377,7 +383,39 @@ def sign_with_eds(public_id: str):
     except Refused as refusal:
         current_app.logger.info("EDS signature of a request refused: %s (%s)", refusal.reason, refusal.detail)
         return _check_page(draft, refusal_message(refusal.reason, Purpose.SIGN))
-    return _sent_or_closed(draft, signed_xml, "eds", signer)
+    response = _sent_or_closed(draft, signed_xml, "eds", signer)
+    if on_sent is not None and not isinstance(response, tuple) and response.status_code == 302:
+        on_sent()
+    return response
+
+
+@bp.route("/requests/drafts/<public_id>/sign/egov-mobile", methods=["POST"])
+@login_required
+@egov_pages.code_limits
+def sign_with_egov_mobile(public_id: str):
+    """A one-time QR code and link for the eGov Mobile app to sign the request as it stands now."""
+    draft, elsewhere = _unsigned(public_id)
+    if elsewhere:
+        return elsewhere
+    record = egov_sessions.open_session(
+        egov_sessions.SIGN_REQUEST, f"request:{draft.public_id}", draft.document, iin=draft.iin,
+        language=current_language(), names=egov_sessions.names_in_every_language(KIND_LABELS[draft.kind]),
+    )
+    return redirect(egov_pages.page_url(record))
+
+
+@bp.route("/requests/drafts/<public_id>/sign/egov-mobile/<signing_id>", methods=["POST"])
+@login_required
+def finish_egov_mobile(public_id: str, signing_id: str):
+    """Send the request with the signature eGov Mobile gave (the page posts here once it has one)."""
+    _own_draft(public_id)
+    record = egov_pages.owned(signing_id, egov_sessions.SIGN_REQUEST, f"request:{public_id}")
+    if record.state not in (egov_sessions.SIGNED, egov_sessions.DONE):
+        return egov_pages.go_to(egov_pages.page_url(record))
+    response = _send_signed(public_id, record.signed_xml, on_sent=lambda: egov_sessions.use(record))
+    if isinstance(response, tuple) or response.status_code != 302:
+        return response
+    return egov_pages.go_to(response.location)
 
 
 def _sent_or_closed(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: dict):

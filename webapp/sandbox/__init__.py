@@ -14,7 +14,7 @@ from webapp import clock, signatures, templating
 from webapp.jobs import queue
 from webapp.provider import delivery
 from webapp.sms import gateways as sms_gateways
-from webapp.sandbox import auto_decide, gateways, operator, pki, sms, synthetic  # noqa: F401  (sms: routes join bp)
+from webapp.sandbox import auto_decide, egov_mobile, gateways, operator, pki, sms, synthetic  # noqa: F401  (sms: routes join bp)
 from webapp.sandbox.blueprint import bp
 from webapp.sandbox.citizens import load_test_citizens
 
@@ -32,7 +32,8 @@ def init_app(app: Flask) -> None:
     signatures.add_trust_source(app, pki.trusted_ca_files)
     signatures.set_portal_key_source(app, pki.portal_key_file)
     signatures.wrap_revocation_fetch(app, pki.sandbox_fetch)
-    templating.add(app, globals={"operator_status": operator.operator_status})
+    templating.add(app, globals={"operator_status": operator.operator_status,
+                                 "sandbox_egov_mobile_links": egov_mobile.portal_links})
     if app.config.get("SANDBOX_SYNTHETIC_CITIZENS"):
         app.extensions["state_registries"] = synthetic.WithSyntheticCitizens(
             app.extensions["state_registries"], app.config["SANDBOX_SYNTHETIC_CITIZENS"]

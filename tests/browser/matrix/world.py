@@ -73,6 +73,8 @@ def _pages(paths: dict, first_steps: dict[str, str]) -> list[Page]:
         Page("check", f"/{{lang}}/services/{CHILD_CARE}/apply/check", citizen=True, key=True),
         Page("sms-password", paths.get("sms-password", ""), citizen=True, key=True),
         Page("sms-not-received", paths.get("sms-password", "") + "/not-received", citizen=True),
+        Page("egov-mobile", paths.get("egov-mobile", ""), citizen=True, key=True),
+        Page("sandbox-egov-mobile", "/{lang}/sandbox/egov-mobile"),
         Page("confirmation", "/{lang}/account/applications/" + paths.get("sent", "") + "/sent", citizen=True, key=True),
         Page("history", "/{lang}/account/history", citizen=True, key=True),
         Page("application", "/{lang}/account/applications/" + paths.get("decided", ""), citizen=True, key=True),
@@ -134,6 +136,8 @@ def make_app(tmp_dir: Path):
             "OTP_RESEND_SECONDS": 0,
             # The matrix opens the same pages hundreds of times from one address.
             "RATELIMIT_ENABLED": False,
+            # The eGov Mobile page shows its QR code for the whole run, not "expired" after 3 minutes.
+            "EGOV_MOBILE_SECONDS": 6 * 3600,
         },
     )
     application.test_client_class = PageCheckingClient
@@ -202,6 +206,10 @@ def build(app) -> dict[str, str]:
     asked = client.post(f"/kk/services/{CHILD_CARE}/apply/sign/sms", data={"csrf_token": csrf_token(client, check)})
     assert "/sign/sms/" in asked.location, asked.text[:2000]
     paths["sms-password"] = _lang_path(asked.location)
+    # And a QR code for eGov Mobile.
+    asked = client.post(f"/kk/services/{CHILD_CARE}/apply/sign/egov-mobile", data={"csrf_token": csrf_token(client, check)})
+    assert "/egov-mobile/" in asked.location, asked.text[:2000]
+    paths["egov-mobile"] = _lang_path(asked.location)
 
     # A new phone number waiting for its password.
     token = csrf_token(client, "/kk/account/phone")
