@@ -17,12 +17,13 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from signing.xmldsig import sign_enveloped
+from signing.xmldsig import GOST_512, sign_enveloped
 from tests.conftest import CITIZEN_WITHOUT_PHONE, MOTHER_WITH_BABY, csrf_token
 from tests.journeys import JOURNEYS, load
 from tests.helpers import CHILD_CARE, at_check, issued, key
 from webapp.extensions import db
 from webapp.models import Application, MobileSigning
+from webapp.sandbox.pki import LEGACY_RSA_CITIZENS
 
 CHECK = f"/en/services/{CHILD_CARE}/apply/check"
 
@@ -445,6 +446,9 @@ def test_every_service_is_signed_with_the_sandbox_app(app, client, monkeypatch, 
     with app.app_context():
         made = db.session.scalar(db.select(Application).filter_by(service_slug=slug))
         assert made is not None and made.iin == citizen and made.signed_with == "eds"
+        # GOST 34.10-2015 by default: the sandbox app signs with the citizen's current key.
+        expected = "rsa-sha256" if citizen in LEGACY_RSA_CITIZENS else GOST_512
+        assert expected.encode() in made.signed_xml
 
 
 def test_an_objection_is_signed_with_egov_mobile(app, client):
