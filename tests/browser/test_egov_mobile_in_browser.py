@@ -84,6 +84,8 @@ def test_phone_signs_through_the_app_link(live_server, page_at, javascript):
     assert no_horizontal_scroll(app_page)
     app_page.select_option("#app_language", "en")
     app_page.locator("form[method=get] button").click()
+    # The page opened with ?link= already shows API 2: wait for the reload in the app's new language.
+    app_page.wait_for_url(re.compile(r".*app_language=en"))
     app_page.get_by_role("heading", name="API 2").wait_for()
     assert "200" in sign_in_sandbox_app(app_page)  # the sandbox page is in Kazakh here
     app_page.close()
