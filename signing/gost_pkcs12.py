@@ -43,24 +43,14 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from signing import gost
 from signing.gost import BY_KEY_OID, GostError, GostPrivateKey
+from signing.gost_x509 import KeyAlgorithm
 
 PBKDF2_ROUNDS = 2048  # OpenSSL 3's default; the password of a sandbox file is public anyway
 MAC_ROUNDS = 2048
 
 
-class _KeyParameters(core.Sequence):
-    _fields = [
-        ("public_key_param_set", core.ObjectIdentifier),
-        ("digest_param_set", core.ObjectIdentifier, {"optional": True}),
-    ]
-
-
-class _KeyAlgorithm(core.Sequence):
-    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", _KeyParameters)]
-
-
 class _PrivateKeyInfo(core.Sequence):
-    _fields = [("version", core.Integer), ("algorithm", _KeyAlgorithm), ("private_key", core.OctetString)]
+    _fields = [("version", core.Integer), ("algorithm", KeyAlgorithm), ("private_key", core.OctetString)]
 
 
 def private_key_info(key: GostPrivateKey) -> bytes:

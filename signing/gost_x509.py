@@ -51,19 +51,21 @@ DER = serialization.Encoding.DER
 # --- keys in certificates ------------------------------------------------------
 
 
-class _KeyParameters(core.Sequence):
+class KeyParameters(core.Sequence):
+    """The GOST key's parameter sets (curve, digest), in certificates and in key files."""
+
     _fields = [
         ("public_key_param_set", core.ObjectIdentifier),
         ("digest_param_set", core.ObjectIdentifier, {"optional": True}),
     ]
 
 
-class _KeyAlgorithm(core.Sequence):
-    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", _KeyParameters)]
+class KeyAlgorithm(core.Sequence):
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", KeyParameters)]
 
 
 class _PublicKeyInfo(core.Sequence):
-    _fields = [("algorithm", _KeyAlgorithm), ("public_key", core.OctetBitString)]
+    _fields = [("algorithm", KeyAlgorithm), ("public_key", core.OctetBitString)]
 
 
 class _AnyPublicKeyInfo(core.Sequence):
