@@ -214,12 +214,7 @@ def finish_egov_mobile(slug: str, public_id: str):
     """Send the application with the signature eGov Mobile gave (the page posts here once it has one)."""
     _service(slug)
     record = egov_pages.owned(public_id, egov_sessions.SIGN_APPLICATION, f"application:{slug}")
-    if record.state not in (egov_sessions.SIGNED, egov_sessions.DONE):
-        return egov_pages.go_to(egov_pages.page_url(record))
-    response = _send_signed(slug, record.signed_xml, on_sent=lambda: egov_sessions.use(record))
-    if response.status_code == 302:
-        return egov_pages.go_to(response.location)
-    return response
+    return egov_pages.finish(record, lambda signed_xml, on_sent: _send_signed(slug, signed_xml, on_sent=on_sent))
 
 
 @bp.route("/application.xml")

@@ -57,5 +57,16 @@ def go_to(url: str) -> Response:
     return redirect(url)
 
 
+def finish(record: MobileSigning, send):
+    """Send what eGov Mobile signed with `send(signed_xml, on_sent=...)`, the flow's own sending
+    (the session is used once it is sent), and go where it leads; not signed yet: back to the page."""
+    if record.state not in (sessions.SIGNED, sessions.DONE):
+        return go_to(page_url(record))
+    response = send(record.signed_xml, on_sent=lambda: sessions.use(record))
+    if isinstance(response, tuple) or response.status_code != 302:
+        return response  # refused: the flow's own page says why
+    return go_to(response.location)
+
+
 def remember_login(record: MobileSigning) -> None:
     session[LOGIN_KEY] = record.public_id

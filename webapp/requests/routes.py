@@ -410,12 +410,7 @@ def finish_egov_mobile(public_id: str, signing_id: str):
     """Send the request with the signature eGov Mobile gave (the page posts here once it has one)."""
     _own_draft(public_id)
     record = egov_pages.owned(signing_id, egov_sessions.SIGN_REQUEST, f"request:{public_id}")
-    if record.state not in (egov_sessions.SIGNED, egov_sessions.DONE):
-        return egov_pages.go_to(egov_pages.page_url(record))
-    response = _send_signed(public_id, record.signed_xml, on_sent=lambda: egov_sessions.use(record))
-    if isinstance(response, tuple) or response.status_code != 302:
-        return response
-    return egov_pages.go_to(response.location)
+    return egov_pages.finish(record, lambda signed_xml, on_sent: _send_signed(public_id, signed_xml, on_sent=on_sent))
 
 
 def _sent_or_closed(draft: CitizenRequest, signed_xml: bytes, signed_with: str, signer: dict):
