@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from webapp import account, catalogue, errors, health, home, i18n, observability, phone
-from webapp import rendering, security, signatures, templating, translate, verify_document
+from webapp import page_cache, rendering, security, signatures, templating, translate, verify_document
 from webapp.applications import routes as applications
 from webapp.auth import routes as auth
 from webapp.egov_mobile import routes as egov_mobile
@@ -43,16 +43,6 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     _configure_redis(app, overrides or {})
     _configure_database_timeout(app)
     REPO_ROOT.joinpath("instance").mkdir(exist_ok=True)
-    if app.config.get("PROXY_COUNT"):
-        # Behind nginx: the client's address and scheme come from X-Forwarded-For
-        # and -Proto (rate limits per address, /metrics's network check, https
-        # URLs). Not X-Forwarded-Host: nginx passes a client's own header through
-        # unless told otherwise, and the Host nginx sets is the one to trust.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
-
     # First, so the request id and the timer cover every other hook.
     observability.init_app(app)
 
@@ -99,6 +89,18 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     sms_gateways.init_app(app)
     tasks.init_app(app)
     queue.init_app(app)
+
+    # In front of Flask, behind ProxyFix: its key holds the scheme ProxyFix found.
+    page_cache.init_app(app)
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx: the client's address and scheme come from X-Forwarded-For
+        # and -Proto (rate limits per address, /metrics's network check, https
+        # URLs). Not X-Forwarded-Host: nginx passes a client's own header through
+        # unless told otherwise, and the Host nginx sets is the one to trust.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
     logging.getLogger("werkzeug").setLevel(logging.INFO)
     return app

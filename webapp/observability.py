@@ -33,6 +33,7 @@ import os
 import re
 import sys
 import time
+from contextvars import ContextVar
 from functools import wraps
 
 from flask import Flask, abort, current_app, g, has_request_context, request
@@ -47,6 +48,8 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _NOT_LOGGED = frozenset({"/healthz", "/readyz", "/metrics"})
 _HANDLER_MARK = "_qyzmet_handler"
+# The request id of a response answered before Flask (webapp/page_cache.py), for its log records.
+_outside_flask_request_id: ContextVar[str | None] = ContextVar("qyzmet_request_id", default=None)
 
 
 # --- request ids and logs ------------------------------------------------------
@@ -64,7 +67,7 @@ def _install_record_factory() -> None:
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
-        record.request_id = g.get("request_id") if has_request_context() else None
+        record.request_id = g.get("request_id") if has_request_context() else _outside_flask_request_id.get()
         return record
 
     factory._qyzmet = True
@@ -104,27 +107,48 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
+def incoming_request_id(incoming: str) -> str:
+    """The incoming X-Request-ID when it is a sane token, else a new one."""
+    return incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+
+
 def _start_request() -> None:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+    g.request_id = incoming_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     g.request_started = time.perf_counter()
+
+
+def _log_access(method: str, path: str, status: int, duration: float | None) -> None:
+    if path not in _NOT_LOGGED and log.isEnabledFor(logging.INFO):
+        path = _TWELVE_DIGITS.sub("<12 digits>", path)
+        log.info(
+            "%s %s %s %sms", method, path, status, duration,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration},
+        )
 
 
 def _finish_request(response):
     rid = g.get("request_id")
     if rid:
         response.headers[REQUEST_ID_HEADER] = rid
-    path = request.path
-    if path not in _NOT_LOGGED and log.isEnabledFor(logging.INFO):
-        started = g.get("request_started")
-        duration = round((time.perf_counter() - started) * 1000, 2) if started else None
-        path = _TWELVE_DIGITS.sub("<12 digits>", path)
-        method, status = request.method, response.status_code
-        log.info(
-            "%s %s %s %sms", method, path, status, duration,
-            extra={"method": method, "path": path, "status": status, "duration_ms": duration},
-        )
+    started = g.get("request_started")
+    duration = round((time.perf_counter() - started) * 1000, 2) if started else None
+    _log_access(request.method, request.path, response.status_code, duration)
     return response
+
+
+def record_request(app: Flask, method: str, path: str, status: int, endpoint: str, seconds: float,
+                   request_id: str) -> None:
+    """A response answered before Flask: the access line and the request metrics Flask's hooks would give."""
+    token = _outside_flask_request_id.set(request_id)
+    try:
+        _log_access(method, path, status, round(seconds * 1000, 2))
+    finally:
+        _outside_flask_request_id.reset(token)
+    metrics = app.extensions.get("metrics")
+    if metrics:
+        duration, total = metrics["requests"]
+        duration.labels(method=method, endpoint=endpoint, status=str(status)).observe(seconds)
+        total.labels(method=method, status=str(status)).inc()
 
 
 # --- metrics ---------------------------------------------------------------------
@@ -242,8 +266,12 @@ def configure_metrics(app: Flask) -> None:
         own_registry = CollectorRegistry(auto_describe=True)
         own_registry.register(queue_depth)
         exporter = Exporter(app, registry=own_registry, **common)
+    # The exporter's own request metrics, for responses answered before Flask (record_request). It
+    # keeps them in closures; its registry names them.
+    collectors = exporter.registry._names_to_collectors
     app.extensions["metrics"] = {
         "exporter": exporter,
+        "requests": (collectors["qyzmet_http_request_duration_seconds"], collectors["qyzmet_http_request_total"]),
         "sms": Counter(
             "qyzmet_sms_messages",
             "SMS messages by outcome (sent, failed, retry) and purpose.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import delete, insert, select, update
@@ -43,6 +43,18 @@ class _SkipBackgroundPolls:
 
 class RedisSessionInterface(_SkipBackgroundPolls, _FlaskSessionRedis):
     """Flask-Session's Redis sessions (with REDIS_URL), polls skipped the same way."""
+
+    def peek(self, sid: str) -> dict | None:
+        """A session's data without opening it (webapp/page_cache.py), or None: absent, or its sliding
+        expiry due a refresh (Flask then serves the visitor and refreshes it, as on every request it serves)."""
+        store_id = self._get_store_id(sid)
+        data, ttl = self.client.pipeline().get(store_id).ttl(store_id).execute()
+        if not data or ttl is None or ttl < 0:
+            return None
+        lifetime = current_app.permanent_session_lifetime.total_seconds()
+        if lifetime - ttl >= REFRESH_GRANULARITY.total_seconds():
+            return None
+        return self.serializer.decode(data)
 
     def __init__(self, app: Flask, client):
         super().__init__(
@@ -90,6 +102,21 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
     def _delete_session(self, store_id: str) -> None:
         with db.engine.begin() as connection:
             connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
+
+    def peek(self, sid: str) -> dict | None:
+        """A session's data without opening it (webapp/page_cache.py), or None: absent, expired, or
+        due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it)."""
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == self._get_store_id(sid))
+            ).first()
+        if row is None:
+            return None
+        expiry = row.expiry if row.expiry.tzinfo else row.expiry.replace(tzinfo=dt.timezone.utc)
+        now = wall_now()
+        if expiry <= now or now + current_app.permanent_session_lifetime - expiry >= REFRESH_GRANULARITY:
+            return None
+        return self.serializer.decode(row.data)
 
     def _upsert_session(
         self, session_lifetime: dt.timedelta, session: ServerSideSession, store_id: str
