@@ -74,9 +74,14 @@ DEFAULT_SOAK = 300.0
 QUICK = {"seconds": 1.0, "rounds": 1, "warmup": 0.3, "soak": 12.0}
 SOAK_SAMPLE_SECONDS = 5.0
 
-# Targets (issue 7 item 4).
-GET_RATIO_TARGET = 0.60
-POST_RATIO_TARGET = 0.40
+# Targets (issue 17): a ratio to bare Flask's requests/s per kind of case.
+RATIO_TARGETS = {
+    "anon": 0.60,  # anonymous public pages (served from the page cache)
+    "get": 0.30,   # a citizen's own pages
+    "post": 0.25,  # the wizard's form posted
+    "poll": 0.60,  # History of Services' unchanged poll (304)
+}
+HISTORY_SCALING_TARGET = 1.5  # History with 5 applications at most this many times as fast as with 5,000
 P99_TARGET_MS = 50.0
 FIRST_VISIT_TARGET = 50 * 1024
 FRAGMENT_TARGET = 8 * 1024
@@ -84,14 +89,14 @@ RSS_TARGET_MB = 150.0
 SOAK_GROWTH_TARGET = 0.05
 
 
-CASE_NAMES = ("catalogue", "passport", "wizard_step", "wizard_post_valid", "wizard_post_invalid", "check",
-              "history_5000", "poll_304")
+CASE_NAMES = ("anon_home", "anon_catalogue", "anon_passport", "anon_verify", "catalogue", "passport", "wizard_step",
+              "wizard_post_valid", "wizard_post_invalid", "check", "history_5", "history_5000", "poll_304")
 
 
 @dataclass
 class Case:
     name: str
-    kind: str  # "get" or "post": which throughput target applies
+    kind: str  # "anon", "get", "post" or "poll": which throughput target applies (RATIO_TARGETS)
     method: str
     path: str
     headers: dict[str, str]
@@ -237,17 +242,26 @@ def walk_wizard(browser: Browser) -> str:
     raise RuntimeError("the wizard did not end")
 
 
-def build_cases(base: str, b: Browser, w: Browser, w_token: str) -> list[Case]:
+def build_cases(base: str, b: Browser, w: Browser, w_token: str, a: Browser, visitor: Browser) -> list[Case]:
     # The history page carries the ETag its results fragment polls with.
     _, _, page = b.get(HISTORY)
     etag = history_bench.etag_in(page.decode())
     b_token = csrf_in(page) if b'csrf_token' in page else ""
     b_token = b_token or re.search(rb'"X-CSRFToken": "([^"]+)"', page).group(1).decode()
     b_cookie, w_cookie = {"Cookie": b.cookie_header()}, {"Cookie": w.cookie_header()}
+    a_cookie, visitor_cookie = {"Cookie": a.cookie_header()}, {"Cookie": visitor.cookie_header()}
     form = "application/x-www-form-urlencoded"
     wizard_post = {**w_cookie, **htmx_headers("wizard", base + f"{WIZARD}/iban", w_token),
                    "HX-Boosted": "true", "Content-Type": form}
     return [
+        Case("anon_home", "anon", "GET", f"/{LANG}/", {},
+             meaning="the home page, anonymous (no cookie)"),
+        Case("anon_catalogue", "anon", "GET", f"/{LANG}/services", {},
+             meaning="the catalogue of services, anonymous (no cookie)"),
+        Case("anon_passport", "anon", "GET", f"/{LANG}/services/{SERVICE}", {},
+             meaning="a service passport, anonymous (no cookie)"),
+        Case("anon_verify", "anon", "GET", f"/{LANG}/verify", visitor_cookie,
+             meaning="the verify-a-document form, an anonymous visitor's session (its CSRF token in the form)"),
         Case("catalogue", "get", "GET", f"/{LANG}/services", b_cookie,
              meaning="the catalogue of services, a whole page, logged in"),
         Case("passport", "get", "GET", f"/{LANG}/services/{SERVICE}", b_cookie,
@@ -264,9 +278,11 @@ def build_cases(base: str, b: Browser, w: Browser, w_token: str) -> list[Case]:
              meaning="the same with an invalid IBAN: the #wizard fragment re-rendered with the error"),
         Case("check", "get", "GET", f"{WIZARD}/check", w_cookie,
              meaning="check your answers, a whole page"),
+        Case("history_5", "get", "GET", HISTORY, a_cookie,
+             meaning="History of Services, 5 applications, a whole page"),
         Case("history_5000", "get", "GET", HISTORY, b_cookie,
              meaning="History of Services, page 1 of 5,000 applications, a whole page"),
-        Case("poll_304", "get", "GET", HISTORY,
+        Case("poll_304", "poll", "GET", HISTORY,
              {**b_cookie, **htmx_headers("history-results", base + HISTORY, b_token),
               "If-None-Match": f'"{etag}"', "Qyzmet-Poll": "1"},
              expect_status=304,
@@ -290,9 +306,13 @@ def capture(browser: Browser, cases: list[Case]) -> list[str]:
             raise RuntimeError("wizard_post_invalid did not re-render the fragment with an error")
         if case.name == "history_5000" and "5,000 applications" not in text:
             raise RuntimeError("history_5000 does not show 5,000 applications")
+        if case.name == "history_5" and "5 applications" not in text:
+            raise RuntimeError("history_5 does not show 5 applications")
+        if case.kind == "anon" and ("Log out" in text or header(headers, "Set-Cookie")):
+            raise RuntimeError(f"{case.name} is not an anonymous page or sets a cookie")
         if case.name == "poll_304" and data:
             raise RuntimeError("poll_304 has a body")
-        if case.kind == "get" and status == 200 and not text.lstrip().lower().startswith("<!doctype html>"):
+        if case.kind in ("get", "anon") and status == 200 and not text.lstrip().lower().startswith("<!doctype html>"):
             raise RuntimeError(f"{case.name} is not a whole page")
         case.status, case.response_headers, case.response_body = status, headers, data
         checks.append(f"{case.name}: {status}, {len(data)} bytes")
@@ -547,20 +567,24 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="qyzmet-http-bench-") as tmp:
         directory = Path(tmp)
         env, report["setup"]["database_seconds"] = prepare_environment(directory, args.database_url, args.redis_url)
+        if args.no_page_cache:
+            env["QYZMET_PAGE_CACHE"] = "0"
         report["settings"] = {
             "database": "PostgreSQL (--database-url)" if args.database_url else "SQLite (temporary file)",
             "redis": bool(args.redis_url), "config": "sandbox", "workers": args.workers, "threads": 1,
-            "worker_class": "sync", "connections": CONNECTIONS, "wrk_threads": WRK_THREADS,
+            "worker_class": "sync", "page_cache": not args.no_page_cache, "connections": CONNECTIONS, "wrk_threads": WRK_THREADS,
             "seconds_per_round": args.seconds, "rounds": args.rounds, "warmup_seconds": args.warmup,
         }
         portal = Gunicorn(args.port, env, workers=args.workers, log_path=directory / "portal.log")
         with portal:
             started = time.perf_counter()
-            b, w = Browser(portal.url), Browser(portal.url)
+            b, w, a, visitor = Browser(portal.url), Browser(portal.url), Browser(portal.url), Browser(portal.url)
             b.log_in(CITIZEN_B)
             w.log_in(CITIZEN_W)
+            a.log_in(history_bench.CITIZEN_A)
+            visitor.get(f"/{LANG}/verify")  # an anonymous visitor's session, made by the form's CSRF token
             w_token = walk_wizard(w)
-            all_cases = build_cases(portal.url, b, w, w_token)
+            all_cases = build_cases(portal.url, b, w, w_token, a, visitor)
             checks = capture(Browser(portal.url), all_cases)
             fragments = capture_fragments(portal.url, b, w, all_cases)
             cases = [case for case in all_cases if not args.cases or case.name in args.cases]
@@ -596,14 +620,21 @@ def run(args) -> dict:
             for case in cases:
                 p, bb = combine(runs[case.name, "portal"]), combine(runs[case.name, "bare"])
                 ratio = p["requests_per_second"] / bb["requests_per_second"] if bb["requests_per_second"] else 0.0
-                target = POST_RATIO_TARGET if case.kind == "post" else GET_RATIO_TARGET
+                target = RATIO_TARGETS[case.kind]
                 report["cases"][case.name] = {
-                    "meaning": case.meaning, "method": case.method, "path": case.path, "status": case.status,
+                    "meaning": case.meaning, "kind": case.kind, "method": case.method, "path": case.path, "status": case.status,
                     "response_bytes": len(case.response_body), "portal": p, "bare": bb, "ratio": ratio,
                     "ratio_target": target, "ratio_result": "PASS" if ratio >= target else "MISS",
                     "p99_result": "PASS" if p["p99_ms"] < P99_TARGET_MS else "MISS",
                     "clean": p["errors"] == 0 and p["unexpected_status"] == 0 and bb["unexpected_status"] == 0,
                 }
+            by_name = report["cases"]
+            if "history_5" in by_name and "history_5000" in by_name:
+                slower = (by_name["history_5"]["portal"]["requests_per_second"]
+                          / max(by_name["history_5000"]["portal"]["requests_per_second"], 1e-9))
+                report["history_scaling"] = {"history_5_over_history_5000": slower,
+                                             "target": HISTORY_SCALING_TARGET,
+                                             "result": "PASS" if slower <= HISTORY_SCALING_TARGET else "MISS"}
             report["wire"] = wire_sizes(Browser(portal.url), all_cases, fragments)
             rss = report["rss_after_load_mb"]
             report["rss_result"] = "PASS" if rss and max(rss.values()) <= RSS_TARGET_MB else "MISS"
@@ -623,7 +654,8 @@ def format_report(report: dict) -> str:
         f"machine:  {m['cpu_count']} CPUs, Python {m['python']}, gunicorn {m['gunicorn']}, Flask {m['flask']},"
         f" {m['wrk']}, load average {m['load_average_at_start'][0]:.2f} at start,"
         f" {m['load_average_at_end'][0]:.2f} at end",
-        f"settings: {s['database']}, Redis {'on' if s['redis'] else 'off'}, {s['config']} config, gunicorn"
+        f"settings: {s['database']}, Redis {'on' if s['redis'] else 'off'}, {s['config']} config,"
+        f" page cache {'on' if s.get('page_cache', True) else 'OFF'}, gunicorn"
         f" {s['workers']} {s['worker_class']} workers x {s['threads']} thread on 127.0.0.1; wrk -t{s['wrk_threads']}"
         f" -c{s['connections']}, {s['rounds']} rounds x {s['seconds_per_round']:g} s per case and side, interleaved",
         "",
@@ -647,6 +679,13 @@ def format_report(report: dict) -> str:
         if not c["clean"]:
             misses.append(f"*** {name}: {p['errors']} socket errors, {p['unexpected_status']} unexpected statuses"
                           f" (bare: {b['unexpected_status']}) ***")
+    if "history_scaling" in report:
+        hs = report["history_scaling"]
+        lines.append(f"History of Services: 5 applications {hs['history_5_over_history_5000']:.2f}x the requests/s of"
+                     f" 5,000 (target ≤ {hs['target']:g}x)  {hs['result']}")
+        if hs["result"] == "MISS":
+            misses.append(f"*** MISS: History with 5,000 applications is {hs['history_5_over_history_5000']:.2f}x"
+                          f" slower than with 5 ***")
     wire = report["wire"]
     lines += ["", "bytes over the wire (first visit: HTML + every stylesheet and script; gzip -6 as nginx sends it)"
               + ("" if wire["server_compresses"] else " — gunicorn/the portal send them uncompressed")]
@@ -696,7 +735,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers (default 2)")
     parser.add_argument("--port", type=int, default=PORTAL_PORT, help=f"the portal's port (default {PORTAL_PORT})")
     parser.add_argument("--bare-port", type=int, default=BARE_PORT, help=f"bare Flask's port (default {BARE_PORT})")
-    parser.add_argument("--database-url", help="a PostgreSQL database to use instead of SQLite: EMPTIED first")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or None,
+                        help="a PostgreSQL database to use instead of SQLite (default: DATABASE_URL): EMPTIED first")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="the portal without its page cache (QYZMET_PAGE_CACHE=0): the 'before' of issue 17")
     parser.add_argument("--redis-url", help="REDIS_URL for the portal (sessions, rate limits, jobs in Redis)")
     parser.add_argument("--cases", type=lambda value: [c for c in value.split(",") if c], default=[],
                         metavar="A,B", help=f"time only these cases (of {', '.join(CASE_NAMES)})")

@@ -17,7 +17,7 @@ if str(REPO) not in sys.path:  # bench/ is not an installed package
 from bench import http_bench  # noqa: E402
 
 CASES = {
-    "catalogue", "passport", "wizard_step", "wizard_post_valid", "wizard_post_invalid", "check", "history_5000",
+    "anon_home", "anon_catalogue", "anon_passport", "anon_verify", "history_5", "catalogue", "passport", "wizard_step", "wizard_post_valid", "wizard_post_invalid", "check", "history_5000",
     "poll_304",
 }
 

@@ -53,6 +53,9 @@ class Config:
     SESSION_REFRESH_EACH_REQUEST = True
 
     WTF_CSRF_TIME_LIMIT = 3600
+
+    # Anonymous public pages served from their rendered bytes (webapp/page_cache.py); 0 turns it off.
+    PAGE_CACHE = os.environ.get("QYZMET_PAGE_CACHE", "1") != "0"
     WTF_CSRF_SSL_STRICT = True
 
     RATELIMIT_STORAGE_URI = "memory://"
