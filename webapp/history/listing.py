@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import defer, raiseload
 
 from webapp.extensions import db
 from webapp.history import validator_cache
@@ -27,6 +28,13 @@ from webapp.models import Application, Notification
 from webapp.services import catalogue
 
 PAGE_SIZE = 20
+# The list shows none of these: not read from the database (the signed XML and OCSP answer are kilobytes a row),
+# and a template that touched one would fail loudly instead of costing a query per row.
+_LIST_COLUMNS_ONLY = (
+    *(defer(column, raiseload=True) for column in (
+        Application.document, Application.signed_xml, Application.revocation_response, Application.answers)),
+    raiseload(Application.attachments),
+)
 MAX_NUMBER_QUERY = 20
 
 
@@ -103,21 +111,22 @@ def _anchor(iin: str, number: str):
     ).first()
 
 
-def page(iin: str, query: Query, size: int = PAGE_SIZE) -> Page:
-    """One page of the citizen's applications, newest first."""
+def page(iin: str, query: Query, size: int = PAGE_SIZE, state: ValidatorState | None = None) -> Page:
+    """One page of the citizen's applications, newest first; `state` (validator_state's) gives the total
+    of an unfiltered list without counting again."""
     clauses = _filters(iin, query)
     newest_first = (Application.submitted_at.desc(), Application.id.desc())
     after, before = _anchor(iin, query.after), _anchor(iin, query.before)
     if before is not None:
         rows = db.session.scalars(
-            select(Application).where(*clauses, _newer_than(before))
+            select(Application).options(*_LIST_COLUMNS_ONLY).where(*clauses, _newer_than(before))
             .order_by(Application.submitted_at.asc(), Application.id.asc()).limit(size + 1)
         ).all()
         more_newer = len(rows) > size
         rows = list(reversed(rows[:size]))
         more_older = True
     else:
-        statement = select(Application).where(*clauses)
+        statement = select(Application).options(*_LIST_COLUMNS_ONLY).where(*clauses)
         if after is not None:
             statement = statement.where(_older_than(after))
         rows = db.session.scalars(statement.order_by(*newest_first).limit(size + 1)).all()
@@ -137,7 +146,10 @@ def page(iin: str, query: Query, size: int = PAGE_SIZE) -> Page:
                    Notification.application_id.in_([a.id for a in rows]))
             .group_by(Notification.application_id)
         ).all())
-    total = db.session.scalar(select(func.count()).select_from(Application).where(*clauses))
+    if state is not None and not query.filtered:
+        total = state.count
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Application).where(*clauses))
     return Page(
         applications=rows,
         unread=unread,

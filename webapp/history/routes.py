@@ -87,7 +87,7 @@ def index():
         response.set_etag(etag)
         response.headers["HX-Reswap"] = "none"
         return response
-    page = listing.page(iin, query)
+    page = listing.page(iin, query, state=state)
     services = {p.slug: p for p in catalogue()}
     html = render_page(
         "history/index.html",
