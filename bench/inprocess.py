@@ -11,7 +11,7 @@ request (the same method, path, headers, cookie and body, through Flask's test c
 `--requests` times. Every statement on the portal's engine is counted (a SQLAlchemy
 `before_cursor_execute` listener: the session store's included), and the process's CPU time
 (time.process_time) is divided by the requests. `--profile A,B` runs those cases again under cProfile
-and prints their top functions by cumulative time. Counts are exact; the CPU times are indicative.
+and prints their top functions by own and by cumulative time. Counts are exact; the CPU times are indicative.
 """
 
 from __future__ import annotations
@@ -121,7 +121,9 @@ def profile(app, cases, requests: int, top: int = 25) -> dict[str, str]:
             browser.request(case.method, case.path, dict(case.headers), body)
         profiler.disable()
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(top)
+        for order in ("tottime", "cumulative"):
+            text.write(f"by {order}:\n")
+            pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(top)
         out[case.name] = text.getvalue()
     return out
 

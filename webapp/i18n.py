@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask.globals import _cv_app
+from flask_babel import format_datetime, format_decimal, get_locale, get_translations, to_user_timezone
 from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -72,8 +75,47 @@ _LONG_DATE = {"ru": "d MMMM y"}
 
 
 def long_date(value: dt.date | None) -> str:
-    """A date written out in the current language, e.g. 23 November 2026 (the one way the portal writes one)."""
-    return format_date(value, format=_LONG_DATE.get(current_language(), "long")) if value else ""
+    """A date written out in the current language, e.g. 23 November 2026 (the one way the portal writes one).
+
+    A moment is first taken to Kazakhstan's day, as flask_babel's format_date does."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = to_user_timezone(value).date()
+    return _long_date(current_language(), value)
+
+
+@lru_cache(maxsize=4096)
+def _long_date(language: str, day: dt.date) -> str:
+    # CLDR formatting is most of a date's cost, and a list shows the same few days again and again.
+    return babel_format_date(day, format=_LONG_DATE.get(language, "long"), locale=language)
+
+
+def page_translations():
+    """The catalogue of the language being rendered, looked up once per request and locale.
+
+    flask_babel's get_translations resolves g, the locale and the domain through Werkzeug proxies on every
+    string (a third of a long list's render time). Here the locale flask_babel chose for the request, or
+    force_locale set, is read from flask_babel's own namespace on g and its catalogue kept beside it: a
+    forced locale is another object, so it is looked up again.
+    """
+    app_ctx = _cv_app.get(None)
+    namespace = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    locale = getattr(namespace, "babel_locale", None)
+    if locale is None:
+        return get_translations()  # the locale not chosen yet: flask_babel chooses it (and sets babel_locale)
+    cached = getattr(namespace, "qyzmet_translations", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    namespace.qyzmet_translations = (locale, translations)
+    return translations
+
+
+def gettext(text: str, **variables) -> str:
+    """flask_babel's gettext through page_translations."""
+    translated = page_translations().ugettext(text)
+    return translated % variables if variables else translated
 
 
 def short_datetime(value: dt.datetime | None) -> str:
@@ -99,7 +141,14 @@ def translate_text(text: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Pull the language out of URLs and put it back into generated ones (its template
-    filters and globals: webapp/templating.py)."""
+    filters and globals: webapp/templating.py); templates translate through page_translations."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.url_value_preprocessor
     def pull_language(endpoint, values):
