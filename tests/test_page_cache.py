@@ -216,3 +216,16 @@ def test_searches_beyond_the_limit_push_the_oldest_entries_out(client, cache, mo
     assert len(cache.entries) == 3
     client.get("/en/services?q=a")
     assert cache.hits == 0
+
+
+def test_a_session_store_that_fails_sends_the_visitor_to_flask(app, cache, monkeypatch):
+    visitor = app.test_client()
+    csrf_token(visitor, "/en/verify")
+
+    def down(sid):
+        raise ConnectionError("the session store is down")
+
+    monkeypatch.setattr(app.session_interface, "peek", down)
+    hits = cache.hits
+    page = visitor.get("/en/verify")
+    assert page.status_code == 200 and cache.hits == hits

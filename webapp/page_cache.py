@@ -145,7 +145,10 @@ class PageCache:
         sid = parse_cookie(environ.get("HTTP_COOKIE", "")).get(self.cookie_name) if environ.get("HTTP_COOKIE") else None
         if not sid:
             return False if entry.has_token else None
-        data = self.app.session_interface.peek(sid)
+        try:
+            data = self.app.session_interface.peek(sid)
+        except Exception:  # noqa: BLE001  (a store that is down: Flask answers with its own error page)
+            return False
         if data is None or data.get("citizen_iin") or data.get("_flashes"):
             return False
         if not entry.has_token:
