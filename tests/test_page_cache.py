@@ -222,10 +222,34 @@ def test_a_session_store_that_fails_sends_the_visitor_to_flask(app, cache, monke
     visitor = app.test_client()
     csrf_token(visitor, "/en/verify")
 
-    def down(sid):
+    def down(sid, environ=None):
         raise ConnectionError("the session store is down")
 
     monkeypatch.setattr(app.session_interface, "peek", down)
     hits = cache.hits
     page = visitor.get("/en/verify")
     assert page.status_code == 200 and cache.hits == hits
+
+
+def test_a_citizen_on_a_cached_page_costs_one_read_of_their_session(app, client, cache):
+    from sqlalchemy import event
+
+    from webapp.extensions import db
+
+    client.get("/en/services")  # the anonymous page is in the cache
+    log_in(client, MOTHER_WITH_BABY)
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "web_sessions" in statement:
+            reads.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/en/services")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert b"Log out" in page.data
+    assert len(reads) == 1  # the cache's peek; Flask's session opens from the row it read

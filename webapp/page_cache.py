@@ -146,7 +146,7 @@ class PageCache:
         if not sid:
             return False if entry.has_token else None
         try:
-            data = self.app.session_interface.peek(sid)
+            data = self.app.session_interface.peek(sid, environ)
         except Exception:  # noqa: BLE001  (a store that is down: Flask answers with its own error page)
             return False
         if data is None or data.get("citizen_iin") or data.get("_flashes"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import delete, insert, select, update
@@ -30,6 +30,13 @@ BACKGROUND_POLL_HEADER = "Qyzmet-Poll"
 # idle timeout is then PERMANENT_SESSION_LIFETIME less at most this much.
 REFRESH_GRANULARITY = dt.timedelta(seconds=60)
 
+# Where DatabaseSessionInterface.peek leaves the row it read, for the same request's open_session.
+PEEKED_SESSION = "qyzmet.peeked_session"
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
 
 class _SkipBackgroundPolls:
     def save_session(self, app, session, response) -> None:
@@ -44,7 +51,7 @@ class _SkipBackgroundPolls:
 class RedisSessionInterface(_SkipBackgroundPolls, _FlaskSessionRedis):
     """Flask-Session's Redis sessions (with REDIS_URL), polls skipped the same way."""
 
-    def peek(self, sid: str) -> dict | None:
+    def peek(self, sid: str, environ: dict | None = None) -> dict | None:
         """A session's data without opening it (webapp/page_cache.py), or None: absent, or its sliding
         expiry due a refresh (Flask then serves the visitor and refreshes it, as on every request it serves)."""
         store_id = self._get_store_id(sid)
@@ -85,38 +92,49 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         )
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        with db.engine.begin() as connection:
-            row = connection.execute(
-                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
-            ).first()
+        peeked = request.environ.pop(PEEKED_SESSION, None) if has_request_context() else None
+        if peeked is not None and peeked[0] == store_id:
+            # Read by the page cache a moment ago for this request (peek): not read again.
+            data, expiry = peeked[1], peeked[2]
+        else:
+            with db.engine.connect() as connection:
+                row = connection.execute(
+                    select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
+                ).first()
             if row is None:
                 return None
-            expiry = row.expiry if row.expiry.tzinfo else row.expiry.replace(tzinfo=dt.timezone.utc)
-            if expiry <= wall_now():
+            data, expiry = bytes(row.data), _aware(row.expiry)
+        if expiry <= wall_now():
+            with db.engine.begin() as connection:
                 connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
-                return None
+            return None
         # Remembered for _upsert_session: an unchanged session need not be written on every request.
-        g.web_session_stored = (store_id, bytes(row.data), expiry)
-        return self.serializer.decode(row.data)
+        g.web_session_stored = (store_id, data, expiry)
+        return self.serializer.decode(data)
 
     def _delete_session(self, store_id: str) -> None:
         with db.engine.begin() as connection:
             connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
 
-    def peek(self, sid: str) -> dict | None:
+    def peek(self, sid: str, environ: dict | None = None) -> dict | None:
         """A session's data without opening it (webapp/page_cache.py), or None: absent, expired, or
-        due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it)."""
+        due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it).
+        The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
+        (a citizen) costs no second read."""
+        store_id = self._get_store_id(sid)
         with db.engine.connect() as connection:
             row = connection.execute(
-                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == self._get_store_id(sid))
+                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
             ).first()
         if row is None:
             return None
-        expiry = row.expiry if row.expiry.tzinfo else row.expiry.replace(tzinfo=dt.timezone.utc)
+        data, expiry = bytes(row.data), _aware(row.expiry)
+        if environ is not None:
+            environ[PEEKED_SESSION] = (store_id, data, expiry)
         now = wall_now()
         if expiry <= now or now + current_app.permanent_session_lifetime - expiry >= REFRESH_GRANULARITY:
             return None
-        return self.serializer.decode(row.data)
+        return self.serializer.decode(data)
 
     def _upsert_session(
         self, session_lifetime: dt.timedelta, session: ServerSideSession, store_id: str
