@@ -169,11 +169,9 @@ def test_metrics_only_for_loopback_by_default(client):
 
 
 def _app_on_a_memory_database(tmp_path, **config):
-    """An app of its own on an in-memory database, with its tables: Flask-Session purges
-    expired sessions on one request in SESSION_CLEANUP_N_REQUESTS, so a table-less
-    database fails at random."""
+    """An app of its own on an in-memory database, with its tables (a request with a session cookie reads them)."""
     application = create_app(
-        TestConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SANDBOX_PKI_DIR": str(tmp_path), "SESSION_CLEANUP_N_REQUESTS": 1, **config}
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SANDBOX_PKI_DIR": str(tmp_path), **config}
     )
     with application.app_context():
         db.create_all()
