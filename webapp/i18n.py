@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask_babel import format_date, format_decimal, format_time, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,13 @@ def long_date(value: dt.date | None) -> str:
     return format_date(value, format=_LONG_DATE.get(current_language(), "long")) if value else ""
 
 
-def short_datetime(value: dt.datetime | None) -> str:
-    """A moment in Kazakhstan's time, short, in the current language."""
-    return format_datetime(value, "short") if value else ""
+def date_and_time(value: dt.datetime | None) -> str:
+    """A moment in Kazakhstan's time: the long date and the time, e.g. 23 ноября 2026, 16:45.
+
+    Not CLDR's short form ("11/23/26, 4:45 PM" in English): its order and two-digit year
+    differ by language, and it sat beside long dates on the same page.
+    """
+    return f"{long_date(value)}, {format_time(value, 'short')}" if value else ""
 
 
 def translate_text(text: str | None) -> str:
