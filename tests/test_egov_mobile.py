@@ -10,6 +10,7 @@ cancelled or used session, a wrong token, bodies too large or not the shape.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from html import unescape
@@ -411,6 +412,22 @@ def test_the_session_is_in_the_database_for_any_instance(app, client, waiting):
         found = db.session.scalar(db.select(MobileSigning))
         assert found.document_sha256 and found.iin == MOTHER_WITH_BABY and found.purpose == "sign_application"
         assert "token" not in {c.name for c in MobileSigning.__table__.columns}
+
+
+def test_sessions_a_day_past_expiry_are_purged_by_the_hourly_job(app, client, waiting):
+    """A quiet portal keeps no stale documents: the job deletes what no new session came to delete."""
+    from webapp.jobs.queue import PURGE_MOBILE_SIGNINGS, get_huey
+
+    with app.app_context():
+        get_huey(app)
+        purge = app.extensions["jobs"]["tasks"][PURGE_MOBILE_SIGNINGS]
+        purge.call_local()
+        assert db.session.scalar(db.select(db.func.count()).select_from(MobileSigning)) == 1  # still waiting
+        found = db.session.scalar(db.select(MobileSigning))
+        found.expires_at = found.created_at - dt.timedelta(days=1, seconds=1)
+        db.session.commit()
+        purge.call_local()
+        assert db.session.scalar(db.select(db.func.count()).select_from(MobileSigning)) == 0
 
 
 def _sandbox_app(app, monkeypatch):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from webapp.i18n import long_date, money
+from webapp.i18n import date_and_time, long_date, money
 
 
 @pytest.mark.parametrize(
@@ -44,18 +44,20 @@ def test_pages_are_in_their_language(client):
 
 
 @pytest.mark.parametrize(
-    "lang, amount, date",
+    "lang, amount, date, moment",
     [
-        ("kk", "42\xa0500,50\xa0₸", "2026\u202fж. 23 қараша"),
-        ("ru", "42\xa0500,50\xa0₸", "23 ноября 2026"),
-        ("en", "₸42,500.50", "November 23, 2026"),
+        ("kk", "42\xa0500,50\xa0₸", "2026\u202fж. 23 қараша", "2026\u202fж. 24 қараша, 01:45"),
+        ("ru", "42\xa0500,50\xa0₸", "23 ноября 2026", "24 ноября 2026, 01:45"),
+        ("en", "₸42,500.50", "November 23, 2026", "November 24, 2026, 1:45\u202fAM"),
     ],
 )
-def test_money_and_dates_per_locale(app, lang, amount, date):
+def test_money_and_dates_per_locale(app, lang, amount, date, moment):
     with app.test_request_context(f"/{lang}/services"):
         app.preprocess_request()
         assert money(42500.5) == amount
         assert long_date(dt.date(2026, 11, 23)) == date
+        # A moment is written in Kazakhstan's time (UTC+5): 20:45 UTC is the next day there.
+        assert date_and_time(dt.datetime(2026, 11, 23, 20, 45, tzinfo=dt.timezone.utc)) == moment
 
 
 def test_gettext_of_an_empty_text_is_the_catalogue_header_and_the_page_check_refuses_it(app, client):

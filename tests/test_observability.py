@@ -13,6 +13,7 @@ from tests.conftest import MOTHER_WITH_BABY
 from tests.helpers import challenge, eds_login, key
 from webapp import create_app, observability
 from webapp.config import TestConfig
+from webapp.extensions import db
 
 
 def _access(caplog) -> list[logging.LogRecord]:
@@ -167,16 +168,20 @@ def test_metrics_only_for_loopback_by_default(client):
     # Behind nginx (PROXY_COUNT=1) a forwarded outside address is outside too.
 
 
+def _app_on_a_memory_database(tmp_path, **config):
+    """An app of its own on an in-memory database, with its tables (a request with a session cookie reads them)."""
+    application = create_app(
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SANDBOX_PKI_DIR": str(tmp_path), **config}
+    )
+    with application.app_context():
+        db.create_all()
+    return application
+
+
 def test_metrics_for_configured_networks_or_a_bearer_token(tmp_path):
     token = "t" * 40
-    application = create_app(
-        TestConfig,
-        {
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "SANDBOX_PKI_DIR": str(tmp_path),
-            "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8, fd00::/8",
-            "METRICS_TOKEN": token,
-        },
+    application = _app_on_a_memory_database(
+        tmp_path, METRICS_ALLOWED_NETWORKS="10.0.0.0/8, fd00::/8", METRICS_TOKEN=token
     )
     client = application.test_client()
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
@@ -191,9 +196,7 @@ def test_metrics_for_configured_networks_or_a_bearer_token(tmp_path):
 
 
 def test_metrics_behind_a_proxy_judge_the_forwarded_address(tmp_path):
-    application = create_app(
-        TestConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SANDBOX_PKI_DIR": str(tmp_path), "PROXY_COUNT": 1}
-    )
+    application = _app_on_a_memory_database(tmp_path, PROXY_COUNT=1)
     client = application.test_client()
     # nginx on loopback forwards an outside client: refused; a loopback scraper straight to gunicorn: served.
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 404

@@ -138,14 +138,11 @@ def pinned(app):
 
 
 _LONG = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December) (\d{1,2}), (\d{4})")
-_SHORT = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}), \d{1,2}:\d{2}")
 
 
 def dates_in(text: str) -> list[dt.date]:
-    """The dates an English page writes, long (November 23, 2026) or short (11/23/26, 2:49 PM), in order."""
-    found = [(m.start(), dt.datetime.strptime(m.group(0), "%B %d, %Y").date()) for m in _LONG.finditer(text)]
-    found += [(m.start(), dt.date(2000 + int(m.group(3)), int(m.group(1)), int(m.group(2)))) for m in _SHORT.finditer(text)]
-    return [day for _, day in sorted(found)]
+    """The dates an English page writes (November 23, 2026, or November 23, 2026, 2:49 PM for a moment), in order."""
+    return [dt.datetime.strptime(m.group(0), "%B %d, %Y").date() for m in _LONG.finditer(text)]
 
 
 def summary(page) -> dict[str, list[dt.date]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import re
 
-import pytest
 import yaml
 
 from tests.conftest import log_in

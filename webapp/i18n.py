@@ -11,7 +11,7 @@ from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, g, has_request_context, request, url_for
 from flask.globals import _cv_app
-from flask_babel import format_datetime, format_decimal, get_locale, get_translations, to_user_timezone
+from flask_babel import format_decimal, format_time, get_locale, get_translations, to_user_timezone
 from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -118,9 +118,13 @@ def gettext(text: str, **variables) -> str:
     return translated % variables if variables else translated
 
 
-def short_datetime(value: dt.datetime | None) -> str:
-    """A moment in Kazakhstan's time, short, in the current language."""
-    return format_datetime(value, "short") if value else ""
+def date_and_time(value: dt.datetime | None) -> str:
+    """A moment in Kazakhstan's time: the long date and the time, e.g. 23 ноября 2026, 16:45.
+
+    Not CLDR's short form ("11/23/26, 4:45 PM" in English): its order and two-digit year
+    differ by language, and it sat beside long dates on the same page.
+    """
+    return f"{long_date(value)}, {format_time(value, 'short')}" if value else ""
 
 
 def translate_text(text: str | None) -> str:

@@ -78,7 +78,10 @@ class RedisSessionInterface(_SkipBackgroundPolls, _FlaskSessionRedis):
 class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface):
     """Sessions stored in the web_sessions table."""
 
-    ttl = False  # expired rows are deleted by `flask session_cleanup` or on read
+    # Expired rows are deleted on read and by the PURGE_SESSIONS job (webapp/jobs/tasks.py), or
+    # `flask session_cleanup`; never inside a citizen's request (Flask-Session's cleanup_n_requests
+    # would run a DELETE before one request in N, /healthz and /metrics included).
+    ttl = False
 
     def __init__(self, app: Flask):
         super().__init__(
@@ -88,7 +91,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
             permanent=app.config["SESSION_PERMANENT"],
             sid_length=32,
             serialization_format="msgpack",
-            cleanup_n_requests=app.config.get("SESSION_CLEANUP_N_REQUESTS"),
+            cleanup_n_requests=None,
         )
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
@@ -160,5 +163,4 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
                 connection.execute(insert(WebSession).values(session_id=store_id, **values))
 
     def _delete_expired_sessions(self) -> None:
-        with db.engine.begin() as connection:
-            connection.execute(delete(WebSession).where(WebSession.expiry <= wall_now()))
+        WebSession.purge_expired()

@@ -19,7 +19,7 @@ from webapp.clock import today
 from webapp.history import texts as history_texts
 from webapp.history.routes import unread_notifications
 from webapp.i18n import (
-    LANGUAGE_NAMES, LANGUAGES, current_language, long_date, money, short_datetime, switch_language_url, translate_text,
+    LANGUAGE_NAMES, LANGUAGES, current_language, long_date, money, date_and_time, switch_language_url, translate_text,
 )
 from webapp.models import Application, ApplicationStatus
 from webapp.provider import lifecycle
@@ -64,7 +64,7 @@ def is_overdue(application: Application) -> bool:
 FILTERS: dict[str, Callable] = {
     "money": money,
     "long_date": long_date,
-    "short_datetime": short_datetime,
+    "date_and_time": date_and_time,
     "number": format_decimal,
     "t": translate_text,
     "choice_item": choice_item,

@@ -8,13 +8,12 @@ the document that is signed."""
 from __future__ import annotations
 
 import html
-import re
 
 import pytest
 from lxml import etree
 
 from signing.xmldsig import sign_enveloped
-from tests.conftest import csrf_token, log_in
+from tests.conftest import csrf_token
 from tests.journeys import form_data, load
 from tests.helpers import at_check, issued, key, send
 from webapp.applications.drafts import find as find_draft

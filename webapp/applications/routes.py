@@ -44,6 +44,17 @@ def _in_progress(slug: str) -> ApplicationInProgress | None:
     )
 
 
+def _ready_to_sign(slug: str) -> ApplicationInProgress:
+    """The application in progress with every step answered; else the redirect to where it stands is raised."""
+    application = _in_progress(slug)
+    if application is None:
+        abort(redirect(url_for("applications.before_you_start", slug=slug)))
+    where = application.where_to_go()
+    if where != "check":
+        abort(_go(slug, where))
+    return application
+
+
 def _go(slug: str, where: str):
     """Redirect to a step id, or to 'check' / 'not-eligible'."""
     if where == "check":
@@ -125,13 +136,7 @@ def step(slug: str, step_id: str):
 @login_required
 def check(slug: str):
     """Check your answers before signing, with a Change link for each."""
-    application = _in_progress(slug)
-    if application is None:
-        return redirect(url_for("applications.before_you_start", slug=slug))
-    where = application.where_to_go()
-    if where != "check":
-        return _go(slug, where)
-    return _check_page(application)
+    return _check_page(_ready_to_sign(slug))
 
 
 def _check_page(application: ApplicationInProgress, error: str | None = None, anchor: str = "#sign-with-eds"):
@@ -195,11 +200,7 @@ def sign_with_eds(slug: str):
 def sign_with_egov_mobile(slug: str):
     """A one-time QR code and link for the eGov Mobile app to sign the application as it stands now."""
     service = _service(slug)
-    application = _in_progress(slug)
-    if application is None:
-        return redirect(url_for("applications.before_you_start", slug=slug))
-    if application.where_to_go() != "check":
-        return _go(slug, application.where_to_go())
+    application = _ready_to_sign(slug)
     record = egov_sessions.open_session(
         egov_sessions.SIGN_APPLICATION, f"application:{slug}", application.document().to_xml(),
         iin=application.person.iin, language=current_language(),
@@ -221,11 +222,7 @@ def finish_egov_mobile(slug: str, public_id: str):
 @login_required
 def document(slug: str):
     """The application XML the citizen will sign, exactly as it will be signed."""
-    application = _in_progress(slug)
-    if application is None:
-        return redirect(url_for("applications.before_you_start", slug=slug))
-    if application.where_to_go() != "check":
-        return _go(slug, application.where_to_go())
+    application = _ready_to_sign(slug)
     body = application.document().to_xml()
     response = Response(body, mimetype="application/xml")
     response.headers["Content-Disposition"] = f'attachment; filename="application-{slug}.xml"'
@@ -281,11 +278,7 @@ def _confirming(application: ApplicationInProgress, issued: bytes) -> Confirming
 @sms_limits("issue")
 def send_sms_password(slug: str):
     """Send a one-time password for the application as it stands now."""
-    application = _in_progress(slug)
-    if application is None:
-        return redirect(url_for("applications.before_you_start", slug=slug))
-    if application.where_to_go() != "check":
-        return _go(slug, application.where_to_go())
+    application = _ready_to_sign(slug)
     issued = application.document().to_xml()
     result = _confirming(application, issued).issue(
         codes.signing_text(application.passport.short_name, application.language))

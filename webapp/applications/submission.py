@@ -15,7 +15,6 @@ from typing import Mapping
 from sqlalchemy.exc import IntegrityError
 
 from signing.verify import Purpose, Refused, Verdict
-from webapp.applications import drafts
 from webapp.applications.filling import ApplicationInProgress
 from webapp.clock import now, today
 from webapp.extensions import db

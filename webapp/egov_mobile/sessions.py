@@ -77,6 +77,20 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def _delete_stale(moment: dt.datetime) -> int:
+    # A day past their expiry, sessions (documents, the app's signatures) are of no use to anyone.
+    return db.session.execute(
+        db.delete(MobileSigning).where(MobileSigning.expires_at < moment - dt.timedelta(days=1))
+    ).rowcount
+
+
+def purge() -> int:
+    """Delete the sessions a day past their expiry (an hourly job, so a quiet portal keeps none); how many."""
+    deleted = _delete_stale(wall_now())
+    db.session.commit()
+    return deleted
+
+
 def open_session(purpose: str, subject: str, document: bytes, *, iin: str | None, language: str,
                  names: dict[str, str], challenge: str | None = None) -> MobileSigning:
     """A new session for `document`; the citizen's earlier waiting ones for the same subject end."""
@@ -89,8 +103,7 @@ def open_session(purpose: str, subject: str, document: bytes, *, iin: str | None
             .where(MobileSigning.iin == iin, MobileSigning.subject == subject, MobileSigning.state == WAITING)
             .values(state=CANCELLED)
         )
-    # Sessions a day past their expiry are of no use to anyone any more.
-    db.session.execute(db.delete(MobileSigning).where(MobileSigning.expires_at < moment - dt.timedelta(days=1)))
+    _delete_stale(moment)
     record = MobileSigning(
         public_id=secrets.token_urlsafe(18),
         purpose=purpose,

@@ -53,6 +53,8 @@ SEND_SMS = "qyzmet.send_sms"
 PURGE_CODES = "qyzmet.purge_codes"
 PURGE_REQUEST_DRAFTS = "qyzmet.purge_request_drafts"
 PURGE_APPLICATION_DRAFTS = "qyzmet.purge_application_drafts"
+PURGE_SESSIONS = "qyzmet.purge_sessions"
+PURGE_MOBILE_SIGNINGS = "qyzmet.purge_mobile_signings"
 SWEEP = "qyzmet.sweep"
 DELIVER_APPLICATION = "qyzmet.deliver_application"
 

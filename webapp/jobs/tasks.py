@@ -16,9 +16,11 @@ from huey import crontab
 
 from webapp import recovery
 from webapp.applications import drafts
+from webapp.egov_mobile import sessions as mobile_signings
 from webapp.extensions import db
 from webapp.jobs import queue
 from webapp.jobs.queue import Task
+from webapp.models import WebSession
 from webapp.provider import delivery
 from webapp.requests import drafts as request_drafts
 from webapp.sms import codes, outbox
@@ -39,6 +41,10 @@ def production_tasks(config: Mapping) -> Iterable[Task]:
         Task(queue.PURGE_CODES, codes.purge, every=crontab(minute="17")),
         Task(queue.PURGE_REQUEST_DRAFTS, request_drafts.purge_drafts, every=crontab(minute="47")),
         Task(queue.PURGE_APPLICATION_DRAFTS, drafts.purge_expired, every=crontab(minute="37")),
+        # Sessions in the database (no REDIS_URL; Redis expires its own): expired rows go here,
+        # not in a citizen's request.
+        Task(queue.PURGE_SESSIONS, WebSession.purge_expired, every=crontab(minute="27")),
+        Task(queue.PURGE_MOBILE_SIGNINGS, mobile_signings.purge, every=crontab(minute="57")),
         Task(queue.SWEEP, sweep, every=crontab(minute="*"), at_start=True),
         # Handing applications over to the service provider: never twice (delivery.deliver skips a delivered one).
         Task(queue.DELIVER_APPLICATION, delivery.deliver, retries=config["PROVIDER_RETRIES"],

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app, request
+from flask import current_app
 
 from webapp.applications.drafts import committing_files
 from webapp.applications.drafts import delete as delete_with_files

@@ -28,15 +28,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.clock import now, today
+from webapp.clock import today
 from webapp.extensions import db
 from webapp.i18n import long_date
 from webapp.models import Application, ApplicationEvent, ApplicationStatus, CitizenRequest
-from webapp.provider import lifecycle
 
 
 

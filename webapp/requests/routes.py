@@ -33,7 +33,7 @@ from webapp.requests.kinds import (
 )
 from webapp.requests.submission import Closed, decision_referring, eds_signer, send, sms_text
 from webapp.services import catalogue, find
-from webapp.services.fields import FileAnswer, Upload
+from webapp.services.fields import FileAnswer
 from webapp.signatures import refusal_message
 from webapp.sms import codes
 from webapp.sms.pages import PasswordPage, sms_limits, sms_option

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import request
 from flask_babel import force_locale, gettext as _
 
 from signing.verify import Purpose, Refused

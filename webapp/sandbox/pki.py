@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, abort, current_app, request, send_file
 

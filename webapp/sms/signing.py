@@ -25,7 +25,7 @@ from signing import envelope
 from signing.certificates import read_certificate
 from signing.xmldsig import sign_enveloped
 from webapp.clock import now
-from webapp.i18n import short_datetime
+from webapp.i18n import date_and_time
 from webapp.signatures import portal_key
 from webapp.sms import codes
 
@@ -97,7 +97,7 @@ def refusal_message(refusal: codes.Refusal) -> str:
     if refusal.reason == "too_many_codes":
         return _(
             "You have asked for too many passwords in the last hour. You can ask for a new one after %(time)s, or sign with EDS.",
-            time=short_datetime(refusal.until),
+            time=date_and_time(refusal.until),
         )
     if refusal.reason == "locked":
         return _locked(refusal.until)
@@ -109,7 +109,7 @@ def refusal_message(refusal: codes.Refusal) -> str:
 def _locked(until: dt.datetime | None) -> str:
     return _(
         "You entered too many wrong passwords today, so signing by SMS is locked until %(time)s. You can still sign with EDS.",
-        time=short_datetime(until) if until else "",
+        time=date_and_time(until) if until else "",
     )
 
 
