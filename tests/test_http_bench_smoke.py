@@ -41,7 +41,7 @@ def test_a_tiny_http_run_reports_every_case_the_bytes_and_the_memory(tmp_path, c
         assert case["clean"], (name, case)  # every answer had the captured status
     statuses = {name: case["status"] for name, case in report["cases"].items()}
     assert statuses["poll_304"] == 304 and statuses["wizard_post_valid"] == 302
-    assert set(report["wire"]["pages"]) == {"catalogue", "passport", "wizard_step", "check", "history_5000"}
+    assert set(report["wire"]["pages"]) == {"catalogue", "passport", "wizard_step", "check", "history_5", "history_5000"}
     for page in report["wire"]["pages"].values():
         assert page["assets"] and page["first_visit_gzip6_bytes"] > page["html_gzip6_bytes"] > 0
     assert set(report["wire"]["fragments"]) == {

@@ -100,7 +100,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
             # Read by the page cache a moment ago for this request (peek): not read again.
             data, expiry = peeked[1], peeked[2]
         else:
-            with db.engine.connect() as connection:
+            with db.engine.begin() as connection:  # ends in a commit, as every store access here
                 row = connection.execute(
                     select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
                 ).first()
@@ -125,7 +125,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
-        with db.engine.connect() as connection:
+        with db.engine.begin() as connection:
             row = connection.execute(
                 select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
             ).first()
