@@ -19,6 +19,7 @@ import urllib.request
 
 import pytest
 import redis as redis_lib
+from itsdangerous import URLSafeTimedSerializer
 
 from tests.conftest import MOTHER_WITH_BABY, SANDBOX_PASSWORD, csrf_token, log_in
 from webapp import create_app
@@ -178,6 +179,37 @@ def test_a_background_poll_does_not_extend_the_redis_session(instances, redis_db
     # The citizen doing something does extend it.
     assert b_client.get("/en/account/history").status_code == 200
     assert redis_db.ttl(key) > lifetime - 5
+
+
+def test_the_page_cache_reads_redis_sessions_across_instances(instances, redis_db):
+    """A form page cached by B is served to a visitor whose session A made, with a token of that
+    session; a citizen's session, or one due its sliding refresh, goes to Flask (webapp/page_cache.py)."""
+    a, b = instances
+    cache = b.extensions["page_cache"]
+    csrf_token(b.test_client(), "/en/verify")  # B renders and keeps the page
+    visitor = a.test_client()
+    token = csrf_token(visitor, "/en/verify")  # A makes the visitor's session in Redis
+    key = f"session:{visitor.get_cookie(COOKIE).value}"
+    _same_browser(visitor, on_b := b.test_client())
+    hits = cache.hits
+    page = on_b.get("/en/verify")
+    assert cache.hits == hits + 1 and page.status_code == 200
+    served = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    # The token of the visitor's own session: A accepts it for the form (past CSRF, to the form's own check).
+    signer = URLSafeTimedSerializer(b.secret_key, salt="wtf-csrf-token")
+    assert signer.loads(served) == signer.loads(token)
+    assert "Choose a signed XML file" in visitor.post("/en/verify", data={"csrf_token": served}).text
+    # Idle for more than the refresh granularity: Flask serves it and pushes the expiry forward.
+    lifetime = int(TestConfig.PERMANENT_SESSION_LIFETIME.total_seconds())
+    redis_db.expire(key, lifetime - 120)
+    hits = cache.hits
+    assert on_b.get("/en/verify").status_code == 200
+    assert cache.hits == hits and redis_db.ttl(key) > lifetime - 5
+    # A citizen is never served from the cache.
+    assert log_in(on_b).status_code == 302
+    hits = cache.hits
+    assert "Log out" in on_b.get("/en/services").text
+    assert cache.hits == hits
 
 
 def test_jobs_queued_by_an_instance_are_run_by_a_separate_worker(app, redis_db, tmp_path):
