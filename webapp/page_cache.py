@@ -202,7 +202,7 @@ class PageCache:
         marked = environ[ENVIRON_KEY]
         token = (marked.get("token") or "").encode()
         parts = tuple(body.split(token)) if token and token in body else (body,)
-        now = time.time()
+        now = clock.wall_now().timestamp()  # Last-Modified is compared with the browser's real clock
         kept = [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_KEPT]
         if len(parts) > 1:
             kept = [(k, v) for k, v in kept if k.lower() != "cache-control"] + [("Cache-Control", "private, no-cache")]
