@@ -11,8 +11,10 @@ from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 from flask import Flask, abort, current_app, g, has_request_context, request, url_for
 from flask.globals import _cv_app
-from flask_babel import format_decimal, format_time, get_locale, get_translations, to_user_timezone
+from flask_babel import format_decimal, format_time, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+
+from webapp.clock import zone
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,21 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    """The language of the page being rendered."""
-    return str(get_locale() or DEFAULT_LANGUAGE)
+    """The language of the page being rendered (force_locale's, when one is forced)."""
+    _namespace, locale = _chosen_locale()
+    return str(locale or get_locale() or DEFAULT_LANGUAGE)
+
+
+def _chosen_locale():
+    """flask_babel's namespace on g and the locale it has chosen (or force_locale set), read without its
+    proxies: (None, None) outside an app context, (namespace, None) before it has chosen one.
+
+    flask_babel resolves g, the locale and the domain through Werkzeug proxies on every call; a page asks
+    for its language with every URL it builds and for its catalogue with every string.
+    """
+    app_ctx = _cv_app.get(None)
+    namespace = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    return namespace, getattr(namespace, "babel_locale", None)
 
 
 def switch_language_url(code: str) -> str:
@@ -81,7 +96,9 @@ def long_date(value: dt.date | None) -> str:
     if not value:
         return ""
     if isinstance(value, dt.datetime):
-        value = to_user_timezone(value).date()
+        # Kazakhstan's day, as flask_babel's to_user_timezone gives it (naive means UTC), without its
+        # proxies: a History page writes two dates a row.
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).astimezone(zone()).date()
     return _long_date(current_language(), value)
 
 
@@ -94,14 +111,11 @@ def _long_date(language: str, day: dt.date) -> str:
 def page_translations():
     """The catalogue of the language being rendered, looked up once per request and locale.
 
-    flask_babel's get_translations resolves g, the locale and the domain through Werkzeug proxies on every
-    string (a third of a long list's render time). Here the locale flask_babel chose for the request, or
-    force_locale set, is read from flask_babel's own namespace on g and its catalogue kept beside it: a
-    forced locale is another object, so it is looked up again.
+    Through flask_babel's get_translations on every string it was a third of a long list's render
+    time. The catalogue is kept beside the locale on flask_babel's namespace (_chosen_locale): a forced
+    locale is another object, so it is looked up again.
     """
-    app_ctx = _cv_app.get(None)
-    namespace = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
-    locale = getattr(namespace, "babel_locale", None)
+    namespace, locale = _chosen_locale()
     if locale is None:
         return get_translations()  # the locale not chosen yet: flask_babel chooses it (and sets babel_locale)
     cached = getattr(namespace, "qyzmet_translations", None)
@@ -162,13 +176,19 @@ def init_app(app: Flask) -> None:
                 abort(404)
             g.lang_code = code
 
+    # Whether an endpoint's URL has a language, asked for every URL a page builds; the map is fixed once
+    # the app serves.
+    expects_language: dict[str, bool] = {}
+
     @app.url_defaults
     def add_language(endpoint, values):
-        if "lang_code" in values or not current_app.url_map.is_endpoint_expecting(
-            endpoint, "lang_code"
-        ):
+        if "lang_code" in values:
             return
-        values["lang_code"] = g.get("lang_code") or select_locale()
+        expected = expects_language.get(endpoint)
+        if expected is None:
+            expected = expects_language[endpoint] = current_app.url_map.is_endpoint_expecting(endpoint, "lang_code")
+        if expected:
+            values["lang_code"] = g.get("lang_code") or select_locale()
 
 
 
