@@ -100,20 +100,24 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
             # Read by the page cache a moment ago for this request (peek): not read again.
             data, expiry = peeked[1], peeked[2]
         else:
-            with db.engine.begin() as connection:  # ends in a commit, as every store access here
-                row = connection.execute(
-                    select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
-                ).first()
-            if row is None:
+            stored = self._read(store_id)
+            if stored is None:
                 return None
-            data, expiry = bytes(row.data), _aware(row.expiry)
+            data, expiry = stored
         if expiry <= wall_now():
-            with db.engine.begin() as connection:
-                connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
+            self._delete_session(store_id)
             return None
         # Remembered for _upsert_session: an unchanged session need not be written on every request.
         g.web_session_stored = (store_id, data, expiry)
         return self.serializer.decode(data)
+
+    def _read(self, store_id: str) -> tuple[bytes, dt.datetime] | None:
+        """The stored session's bytes and expiry, or None."""
+        with db.engine.begin() as connection:  # ends in a commit, as every store access here
+            row = connection.execute(
+                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
+            ).first()
+        return None if row is None else (bytes(row.data), _aware(row.expiry))
 
     def _delete_session(self, store_id: str) -> None:
         with db.engine.begin() as connection:
@@ -125,13 +129,10 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
-        with db.engine.begin() as connection:
-            row = connection.execute(
-                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
-            ).first()
-        if row is None:
+        stored = self._read(store_id)
+        if stored is None:
             return None
-        data, expiry = bytes(row.data), _aware(row.expiry)
+        data, expiry = stored
         if environ is not None:
             environ[PEEKED_SESSION] = (store_id, data, expiry)
         now = wall_now()
