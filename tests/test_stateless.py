@@ -263,3 +263,29 @@ def test_jobs_queued_by_an_instance_are_run_by_a_separate_worker(app, redis_db, 
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def test_the_unchanged_poll_shortcut_reads_redis_across_instances(instances, redis_db):
+    """A's citizen polls B: B answers the unchanged poll before Flask from the Redis session and the Redis
+    validator state, without extending the session; a change committed on A is a new fragment on B
+    (webapp/history/poll.py)."""
+    from tests.helpers import FRAGMENT, bulk, etag_in
+
+    a, b = instances
+    browser = a.test_client()
+    assert log_in(browser).status_code == 302
+    bulk(a, 2)
+    etag = etag_in(browser.get("/en/account/history"))
+    key = f"session:{browser.get_cookie(COOKIE).value}"
+    redis_db.expire(key, 100)  # idle for most of the timeout: due its refresh, which a poll never does
+    _same_browser(browser, on_b := b.test_client())
+    shortcut = b.extensions["history_poll"]
+    poll = {**FRAGMENT, "Qyzmet-Poll": "1", "If-None-Match": f'"{etag}"'}
+    assert on_b.get("/en/account/history", headers=poll).status_code == 304  # Flask's: its headers learned
+    answered = shortcut.answered
+    response = on_b.get("/en/account/history", headers=poll)
+    assert response.status_code == 304 and shortcut.answered == answered + 1
+    assert 0 < redis_db.ttl(key) <= 100 and "Set-Cookie" not in response.headers
+    bulk(a, 1, start=5)  # committed on A: the validator state's generation moves on
+    changed = on_b.get("/en/account/history", headers=poll)
+    assert changed.status_code == 200 and "9000-0000005" in changed.text and shortcut.answered == answered + 1

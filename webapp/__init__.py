@@ -15,12 +15,14 @@ from webapp.auth import routes as auth
 from webapp.egov_mobile import routes as egov_mobile
 from webapp.config import REPO_ROOT, ConfigError, ProductionConfig, config_from_environment
 from webapp.extensions import babel, csrf, db, htmx, limiter, migrate
+from webapp.history import poll as history_poll
 from webapp.history import routes as history
 from webapp.jobs import queue, tasks
 from webapp.provider import routes as provider
 from webapp.requests import routes as citizen_requests
 from webapp.services import docs as service_docs
 from webapp.sms import gateways as sms_gateways
+from webapp import sessions
 from webapp.sessions import DatabaseSessionInterface, RedisSessionInterface
 
 BLUEPRINTS = (home, catalogue, applications, auth, account, history, citizen_requests, phone, provider, verify_document,
@@ -92,6 +94,8 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
 
     # In front of Flask, behind ProxyFix: its key holds the scheme ProxyFix found.
     page_cache.init_app(app)
+    # Before the page cache: a poll is no page it keeps, and is the most frequent request of all.
+    history_poll.init_app(app, sessions.BACKGROUND_POLL_HEADER)
     if app.config.get("PROXY_COUNT"):
         # Behind nginx: the client's address and scheme come from X-Forwarded-For
         # and -Proto (rate limits per address, /metrics's network check, https

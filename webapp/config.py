@@ -55,6 +55,8 @@ class Config:
 
     # Anonymous public pages served from their rendered bytes (webapp/page_cache.py); 0 turns it off.
     PAGE_CACHE = os.environ.get("QYZMET_PAGE_CACHE", "1") != "0"
+    # History of Services' unchanged background poll answered before Flask (webapp/history/poll.py).
+    HISTORY_POLL_SHORTCUT = os.environ.get("QYZMET_HISTORY_POLL_SHORTCUT", "1") != "0"
     WTF_CSRF_SSL_STRICT = True
 
     RATELIMIT_STORAGE_URI = "memory://"

@@ -147,10 +147,11 @@ class Application(db.Model):
 
     __tablename__ = "applications"
     # History of Services pages through a citizen's applications newest first,
-    # and validates its list from the newest version.
+    # and validates its list from the newest version and the highest id.
     __table_args__ = (
         Index("ix_applications_iin_submitted_at_id", "iin", "submitted_at", "id"),
         Index("ix_applications_iin_version", "iin", "version"),
+        Index("ix_applications_iin_id", "iin", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

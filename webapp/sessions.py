@@ -16,7 +16,7 @@ import datetime as dt
 from flask import Flask, current_app, g, has_request_context, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from webapp.extensions import db
 from webapp.clock import wall_now
@@ -29,6 +29,9 @@ BACKGROUND_POLL_HEADER = "Qyzmet-Poll"
 # An unchanged session's expiry is pushed forward at most this often (not on every request): the
 # idle timeout is then PERMANENT_SESSION_LIFETIME less at most this much.
 REFRESH_GRANULARITY = dt.timedelta(seconds=60)
+
+# Built once: every request reads its session, and building the statement cost more than running it.
+_READ = select(WebSession.data, WebSession.expiry).where(WebSession.session_id == bindparam("session_id"))
 
 # Where DatabaseSessionInterface.peek leaves the row it read, for the same request's open_session.
 PEEKED_SESSION = "qyzmet.peeked_session"
@@ -51,15 +54,16 @@ class _SkipBackgroundPolls:
 class RedisSessionInterface(_SkipBackgroundPolls, _FlaskSessionRedis):
     """Flask-Session's Redis sessions (with REDIS_URL), polls skipped the same way."""
 
-    def peek(self, sid: str, environ: dict | None = None) -> dict | None:
+    def peek(self, sid: str, environ: dict | None = None, background: bool = False, connection=None) -> dict | None:
         """A session's data without opening it (webapp/page_cache.py), or None: absent, or its sliding
-        expiry due a refresh (Flask then serves the visitor and refreshes it, as on every request it serves)."""
+        expiry due a refresh (Flask then serves the visitor and refreshes it, as on every request it serves),
+        unless for a `background` poll, which never refreshes it. `connection` (a database's) is not needed."""
         store_id = self._get_store_id(sid)
         data, ttl = self.client.pipeline().get(store_id).ttl(store_id).execute()
         if not data or ttl is None or ttl < 0:
             return None
         lifetime = current_app.permanent_session_lifetime.total_seconds()
-        if lifetime - ttl >= REFRESH_GRANULARITY.total_seconds():
+        if not background and lifetime - ttl >= REFRESH_GRANULARITY.total_seconds():
             return None
         return self.serializer.decode(data)
 
@@ -111,32 +115,37 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         g.web_session_stored = (store_id, data, expiry)
         return self.serializer.decode(data)
 
-    def _read(self, store_id: str) -> tuple[bytes, dt.datetime] | None:
-        """The stored session's bytes and expiry, or None."""
-        with db.engine.begin() as connection:  # ends in a commit, as every store access here
-            row = connection.execute(
-                select(WebSession.data, WebSession.expiry).where(WebSession.session_id == store_id)
-            ).first()
+    def _read(self, store_id: str, connection=None) -> tuple[bytes, dt.datetime] | None:
+        """The stored session's bytes and expiry, or None; on `connection` when given (the caller's transaction)."""
+        if connection is not None:
+            row = connection.execute(_READ, {"session_id": store_id}).first()
+        else:
+            with db.engine.begin() as connection:  # ends in a commit, as every store access here
+                row = connection.execute(_READ, {"session_id": store_id}).first()
         return None if row is None else (bytes(row.data), _aware(row.expiry))
 
     def _delete_session(self, store_id: str) -> None:
         with db.engine.begin() as connection:
             connection.execute(delete(WebSession).where(WebSession.session_id == store_id))
 
-    def peek(self, sid: str, environ: dict | None = None) -> dict | None:
+    def peek(self, sid: str, environ: dict | None = None, background: bool = False, connection=None) -> dict | None:
         """A session's data without opening it (webapp/page_cache.py), or None: absent, expired, or
-        due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it).
+        due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it),
+        unless for a `background` poll, which never refreshes it (webapp/history/poll.py). Read on the
+        caller's `connection` when given (the Redis store has its own).
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
-        stored = self._read(store_id)
+        stored = self._read(store_id, connection)
         if stored is None:
             return None
         data, expiry = stored
         if environ is not None:
             environ[PEEKED_SESSION] = (store_id, data, expiry)
         now = wall_now()
-        if expiry <= now or now + current_app.permanent_session_lifetime - expiry >= REFRESH_GRANULARITY:
+        if expiry <= now:
+            return None
+        if not background and now + current_app.permanent_session_lifetime - expiry >= REFRESH_GRANULARITY:
             return None
         return self.serializer.decode(data)
 

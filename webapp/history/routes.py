@@ -22,7 +22,7 @@ from webapp.verify_document import check_signature
 
 bp = Blueprint("history", __name__, url_prefix="/<lang_code>/account")
 
-RESULTS = "history-results"  # the list's results fragment: its element id and HX-Target
+RESULTS = listing.RESULTS
 
 
 def unread_notifications() -> int | None:
@@ -87,7 +87,7 @@ def index():
         response.set_etag(etag)
         response.headers["HX-Reswap"] = "none"
         return response
-    page = listing.page(iin, query, state=state)
+    page = listing.page(iin, query)
     services = {p.slug: p for p in catalogue()}
     html = render_page(
         "history/index.html",

@@ -45,7 +45,6 @@ _PENDING_ALL = "history_validator_all"
 class ValidatorState(NamedTuple):
     """What the list's validator depends on, read in one statement (history/listing.py reads it)."""
 
-    count: int
     versions: int
     highest: int
     unread: int
@@ -79,8 +78,8 @@ def cached_state(iin: str, compute: Callable[[], ValidatorState]) -> ValidatorSt
     label = f"{int(everyone or 0)}.{int(citizen or 0)}"
     if stored:
         stored_label, _, values = stored.decode().partition("|")
-        if stored_label == label:
-            return _parse(values)
+        if stored_label == label and (state := _parse(values)) is not None:
+            return state
     state = compute()
     try:
         client.set(_state_key(iin), f"{label}|{','.join(str(int(v)) for v in state)}", ex=STATE_TTL_SECONDS)
@@ -89,8 +88,10 @@ def cached_state(iin: str, compute: Callable[[], ValidatorState]) -> ValidatorSt
     return state
 
 
-def _parse(values: str) -> ValidatorState:
-    return ValidatorState(*(int(v) for v in values.split(",")))
+def _parse(values: str) -> ValidatorState | None:
+    parts = values.split(",")
+    # A state stored by an earlier release, with other fields: a miss.
+    return ValidatorState(*(int(v) for v in parts)) if len(parts) == len(ValidatorState._fields) else None
 
 
 # Invalidation: SQLAlchemy session events, for every session of every app (each checks REDIS_URL).
