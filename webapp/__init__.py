@@ -49,6 +49,7 @@ def create_app(config: type | None = None, overrides: Mapping[str, Any] | None =
     observability.init_app(app)
 
     db.init_app(app)
+    _configure_sqlite(app)
     migrate.init_app(
         app,
         db,
@@ -117,6 +118,25 @@ def _configure_database_timeout(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT"]), **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """SQLite (the embedded default): write-ahead logging, so a commit blocks no reader and costs one fsync
+    at most; synchronous=NORMAL, so it costs none (the log is synced at checkpoints: a power cut, not a
+    crash of the portal, may lose the last commits; production runs PostgreSQL). Per connection, as
+    SQLite wants; WAL itself stays in the file."""
+    if not (app.config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    def pragmas(connection, _record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database answers "memory" and stays so
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    with app.app_context():
+        event.listen(db.engine, "connect", pragmas)
 
 
 def _configure_redis(app: Flask, overrides: Mapping[str, Any]) -> None:
