@@ -23,6 +23,7 @@ from signing.sandbox.pki import SandboxPKI
 from signing.xmldsig import SigningKey, sign_enveloped
 from tests.conftest import MOTHER_WITH_BABY, csrf_token
 from tests.journeys import FILES, load, walk
+from webapp.dbapi_statements import DBAPIStatement
 from webapp.errors import PAGES
 from webapp.extensions import db
 from webapp.applications.submission import registration_number
@@ -262,13 +263,19 @@ def database_down(app, when=lambda statement: True):
         if when(statement):
             raise _lost_connection()
 
+    def fail_on_the_dbapi(statement):
+        if when(statement):
+            raise _lost_connection()
+
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", fail)
+    DBAPIStatement.observers.append(fail_on_the_dbapi)  # the few run past SQLAlchemy (the session's row)
     try:
         yield
     finally:
         event.remove(engine, "before_cursor_execute", fail)
+        DBAPIStatement.observers.remove(fail_on_the_dbapi)
 
 
 def assert_unavailable_page(app, response, lang="en"):

@@ -234,22 +234,28 @@ def test_a_session_store_that_fails_sends_the_visitor_to_flask(app, cache, monke
 def test_a_citizen_on_a_cached_page_costs_one_read_of_their_session(app, client, cache):
     from sqlalchemy import event
 
+    from webapp.dbapi_statements import DBAPIStatement
     from webapp.extensions import db
 
     client.get("/en/services")  # the anonymous page is in the cache
     log_in(client, MOTHER_WITH_BABY)
     reads = []
 
-    def count(conn, cursor, statement, *args):
+    def count(statement, *args):
         if statement.lstrip().upper().startswith("SELECT") and "web_sessions" in statement:
             reads.append(statement)
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
+    def through_sqlalchemy(conn, cursor, statement, *args):
+        count(statement)
+
+    event.listen(engine, "before_cursor_execute", through_sqlalchemy)
+    DBAPIStatement.observers.append(count)  # the store reads its row on the DBAPI connection
     try:
         page = client.get("/en/services")
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", through_sqlalchemy)
+        DBAPIStatement.observers.remove(count)
     assert b"Log out" in page.data
     assert len(reads) == 1  # the cache's peek; Flask's session opens from the row it read

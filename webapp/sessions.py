@@ -18,6 +18,7 @@ from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from webapp.dbapi_statements import DBAPIStatement
 from webapp.extensions import db
 from webapp.clock import wall_now
 from webapp.models import WebSession
@@ -30,8 +31,9 @@ BACKGROUND_POLL_HEADER = "Qyzmet-Poll"
 # idle timeout is then PERMANENT_SESSION_LIFETIME less at most this much.
 REFRESH_GRANULARITY = dt.timedelta(seconds=60)
 
-# Built once: every request reads its session, and building the statement cost more than running it.
-_READ = select(WebSession.data, WebSession.expiry).where(WebSession.session_id == bindparam("session_id"))
+# Every request reads its session: compiled once, run on the DBAPI connection (webapp/dbapi_statements.py).
+_READ = DBAPIStatement(
+    select(WebSession.data, WebSession.expiry).where(WebSession.session_id == bindparam("session_id")))
 
 # Where DatabaseSessionInterface.peek leaves the row it read, for the same request's open_session.
 PEEKED_SESSION = "qyzmet.peeked_session"
@@ -116,13 +118,19 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         return self.serializer.decode(data)
 
     def _read(self, store_id: str, connection=None) -> tuple[bytes, dt.datetime] | None:
-        """The stored session's bytes and expiry, or None; on `connection` when given (the caller's transaction)."""
+        """The stored session's bytes and expiry, or None; on the DBAPI `connection` when given (the caller's),
+        else on one of the pool's, ended by a commit as every store access here."""
+        dialect = db.engine.dialect
         if connection is not None:
-            row = connection.execute(_READ, {"session_id": store_id}).first()
+            row = _READ.first(connection, dialect, session_id=store_id)
         else:
-            with db.engine.begin() as connection:  # ends in a commit, as every store access here
-                row = connection.execute(_READ, {"session_id": store_id}).first()
-        return None if row is None else (bytes(row.data), _aware(row.expiry))
+            connection = db.engine.raw_connection()
+            try:
+                row = _READ.first(connection, dialect, session_id=store_id)
+                connection.commit()
+            finally:
+                connection.close()
+        return None if row is None else (bytes(row[0]), _aware(row[1]))
 
     def _delete_session(self, store_id: str) -> None:
         with db.engine.begin() as connection:
@@ -132,7 +140,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         """A session's data without opening it (webapp/page_cache.py), or None: absent, expired, or
         due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it),
         unless for a `background` poll, which never refreshes it (webapp/history/poll.py). Read on the
-        caller's `connection` when given (the Redis store has its own).
+        caller's DBAPI `connection` when given (the Redis store has its own).
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
