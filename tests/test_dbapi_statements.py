@@ -71,3 +71,32 @@ def test_observers_see_each_statement_before_it_runs(app, stored):
     finally:
         DBAPIStatement.observers.remove(seen.append)
     assert len(seen) == 1 and "web_sessions" in seen[0]
+
+
+def test_reads_before_flask_have_an_engine_of_their_own_in_autocommit_without_pings(app, stored):
+    from webapp.dbapi_statements import reading
+
+    with app.app_context():
+        dialect = db.engine.dialect
+        with reading(app) as connection:
+            assert DBAPIStatement(READ).first(connection, dialect, session_id="dbapi-test")[2] == "dbapi-test"
+            cursor = connection.cursor()
+            cursor.execute("DELETE FROM web_sessions WHERE session_id = 'dbapi-test'")
+            cursor.close()
+        # Back in the pool, which rolls back what a transaction left: gone all the same, as autocommit.
+        assert db.session.scalar(select(WebSession).filter_by(session_id="dbapi-test")) is None
+        engine = app.extensions["qyzmet.reads_engine"]
+        assert engine is not db.engine and engine.url == db.engine.url
+    assert engine.pool._pre_ping is False
+
+
+def test_an_in_memory_database_is_read_on_the_portals_own_engine(tmp_path):
+    from webapp import create_app
+    from webapp.config import TestConfig
+    from webapp.dbapi_statements import reading
+
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with reading(app):
+        pass
+    with app.app_context():
+        assert app.extensions["qyzmet.reads_engine"] is db.engine

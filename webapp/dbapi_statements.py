@@ -11,9 +11,11 @@ SQLAlchemy's exception (the error pages expect those).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 
@@ -64,3 +66,33 @@ class DBAPIStatement:
         if row is None:
             return None
         return tuple(value if process is None else process(value) for value, process in zip(row, processors))
+
+
+@contextmanager
+def reading(app) -> Iterator[Any]:
+    """A DBAPI connection for the reads made before Flask (webapp/page_cache.py, webapp/history/poll.py), from
+    an engine of their own: autocommit (no transaction to end: a round trip on PostgreSQL) and without the
+    pool's pre-ping (another). Whoever reads here sends the request to Flask on any failure, and Flask's
+    engine pings and reconnects; a connection found lost here is dropped from this pool (`first`)."""
+    engine = app.extensions.get(_READS_ENGINE)
+    if engine is None:
+        engine = app.extensions[_READS_ENGINE] = _reads_engine(app)
+    connection = engine.raw_connection()
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+_READS_ENGINE = "qyzmet.reads_engine"
+
+
+def _reads_engine(app):
+    from webapp.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine  # another engine would open another, empty, database
+    options = {k: v for k, v in (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).items() if k != "pool_pre_ping"}
+    return create_engine(engine.url, **options, isolation_level="AUTOCOMMIT", pool_pre_ping=False)

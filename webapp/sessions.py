@@ -18,7 +18,7 @@ from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface as _FlaskSessionRedis
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from webapp.dbapi_statements import DBAPIStatement
+from webapp.dbapi_statements import DBAPIStatement, reading
 from webapp.extensions import db
 from webapp.clock import wall_now
 from webapp.models import WebSession
@@ -140,11 +140,15 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         """A session's data without opening it (webapp/page_cache.py), or None: absent, expired, or
         due the refresh `_upsert_session` would write (Flask then serves the visitor and writes it),
         unless for a `background` poll, which never refreshes it (webapp/history/poll.py). Read on the
-        caller's DBAPI `connection` when given (the Redis store has its own).
+        caller's DBAPI `connection` when given, else on one for reads before Flask (dbapi_statements.reading).
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
-        stored = self._read(store_id, connection)
+        if connection is None:
+            with reading(current_app) as connection:
+                stored = self._read(store_id, connection)
+        else:
+            stored = self._read(store_id, connection)
         if stored is None:
             return None
         data, expiry = stored
