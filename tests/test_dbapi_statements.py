@@ -100,3 +100,17 @@ def test_an_in_memory_database_is_read_on_the_portals_own_engine(tmp_path):
         pass
     with app.app_context():
         assert app.extensions["qyzmet.reads_engine"] is db.engine
+
+
+def test_a_lost_connection_leaves_the_pool(app, stored):
+    from webapp.dbapi_statements import reading
+
+    with app.app_context():
+        dialect = db.engine.dialect
+        with reading(app) as connection:
+            connection.dbapi_connection.close()  # as a server gone under an idle connection
+            with pytest.raises(DBAPIError) as raised:
+                DBAPIStatement(READ).first(connection, dialect, session_id="dbapi-test")
+            assert raised.value.connection_invalidated and not connection.is_valid
+        with reading(app) as connection:  # the pool's next one works
+            assert DBAPIStatement(READ).first(connection, dialect, session_id="dbapi-test")[2] == "dbapi-test"

@@ -49,8 +49,9 @@ class DBAPIStatement:
             values = tuple(values[name] for name in compiled.positiontup)
         for observe in DBAPIStatement.observers:
             observe(compiled.string)
-        cursor = dbapi_connection.cursor()
+        cursor = None
         try:
+            cursor = dbapi_connection.cursor()
             cursor.execute(compiled.string, values)
             row = cursor.fetchone()
         except dialect.loaded_dbapi.Error as error:
@@ -62,7 +63,8 @@ class DBAPIStatement:
             raise DBAPIError.instance(compiled.string, values, error, dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=dialect) from error
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
         if row is None:
             return None
         return tuple(value if process is None else process(value) for value, process in zip(row, processors))
