@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
+from webapp.extensions import db
+
 
 class DBAPIStatement:
     """`statement.first(dbapi_connection, dialect, **parameters)`: the first row, or None.
@@ -90,8 +92,6 @@ _READS_ENGINE = "qyzmet.reads_engine"
 
 
 def _reads_engine(app):
-    from webapp.extensions import db
-
     with app.app_context():
         engine = db.engine
     if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
