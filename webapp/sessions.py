@@ -12,6 +12,7 @@ same rule for background polls.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
@@ -144,10 +145,7 @@ class DatabaseSessionInterface(_SkipBackgroundPolls, ServerSideSessionInterface)
         The row is left on `environ` for _retrieve_session_data: a visitor Flask serves after all
         (a citizen) costs no second read."""
         store_id = self._get_store_id(sid)
-        if connection is None:
-            with reading(current_app) as connection:
-                stored = self._read(store_id, connection)
-        else:
+        with reading(current_app) if connection is None else nullcontext(connection) as connection:
             stored = self._read(store_id, connection)
         if stored is None:
             return None

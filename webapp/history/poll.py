@@ -58,13 +58,13 @@ class UnchangedPoll:
             or environ.get("HTTP_HX_REQUEST") != "true"
             or environ.get("HTTP_HX_TARGET") != listing.RESULTS
             or not environ.get("HTTP_IF_NONE_MATCH")
-            or self._language(path) is None
+            or (language := self._language(path)) is None
         ):
             return self.wsgi_app(environ, start_response)
         headers = self.headers.get(path)
         if headers is not None:
             started = time.perf_counter()
-            answered = self._answer(environ, start_response, path, headers, started)
+            answered = self._answer(environ, start_response, path, language, headers, started)
             if answered is not None:
                 self.answered += 1
                 return answered
@@ -80,7 +80,7 @@ class UnchangedPoll:
             return start_response(status, headers, exc_info)
         return learn
 
-    def _answer(self, environ, start_response, path: str, headers, started: float):
+    def _answer(self, environ, start_response, path: str, language: str, headers, started: float):
         cookie = environ.get("HTTP_COOKIE")
         sid = parse_cookie(cookie).get(self.cookie_name) if cookie else None
         if not sid:
@@ -98,7 +98,7 @@ class UnchangedPoll:
                     state = listing.validator_state(iin, connection)
                 query = listing.Query.from_args(MultiDict(parse_qsl(environ.get("QUERY_STRING", ""),
                                                                     keep_blank_values=True)))
-                tag = listing.etag(iin, query, self._language(path), clock.today(), state)
+                tag = listing.etag(iin, query, language, clock.today(), state)
             except Exception:  # noqa: BLE001  (a store that is down, a query it cannot read: Flask answers)
                 return None
         if not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(tag):
